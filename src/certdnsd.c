@@ -1,0 +1,179 @@
+/*
+ * certdnsd: the certdns daemon.  Serves the zones in the database over UDP
+ * and TCP; every committed change is live for the next query.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "db/db.h"
+#include "dns/answer.h"
+#include "server/server.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_DB_DIR "/var/lib/certdns"
+#define DEFAULT_LISTEN "127.0.0.1:5353"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: certdnsd [--db DIR] [--listen ADDR[:PORT]]... [--workers N]\n"
+	        "\n"
+	        "  --db DIR                 database directory (default: $CERTDNS_DB or " DEFAULT_DB_DIR ")\n"
+	        "  --listen ADDR[:PORT]     UDP and TCP address, repeatable; IPv6 as [ADDR]:PORT\n"
+	        "                           (default: " DEFAULT_LISTEN ")\n"
+	        "  --workers N              DNS worker threads (default: number of CPUs)\n"
+	        "  --udp-payload N          largest UDP answer and EDNS size advertised (512-4096, default %d)\n"
+	        "  --tcp-idle-timeout SECS  close idle TCP connections (default 10)\n"
+	        "  --tcp-max-clients N      TCP connections per worker (default 250)\n"
+	        "  --map-size BYTES         grow the database map (suffixes K, M, G)\n"
+	        "  -h, --help, -V, --version\n",
+	        ANSWER_DEFAULT_UDP_PAYLOAD);
+}
+
+static int parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || v < min || v > max) {
+		return -1;
+	}
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0') {
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int bad_option(const char *opt, const char *value)
+{
+	fprintf(stderr, "certdnsd: invalid value '%s' for %s\nTry 'certdnsd --help'.\n", value, opt);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "udp-payload", required_argument, NULL, 'u' },
+		{ "tcp-idle-timeout", required_argument, NULL, 't' },
+		{ "tcp-max-clients", required_argument, NULL, 'c' },
+		{ "map-size", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	server_config_t cfg = {
+		.udp_payload = ANSWER_DEFAULT_UDP_PAYLOAD,
+		.tcp_idle_timeout_ms = 10000,
+		.tcp_max_clients = 250,
+	};
+	const char *db_dir = getenv("CERTDNS_DB");
+	if (db_dir == NULL || *db_dir == '\0') {
+		db_dir = DEFAULT_DB_DIR;
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg.workers = cpus > 0 ? (unsigned)cpus : 1;
+	size_t map_size = 0;
+	unsigned long v;
+	int c;
+	while ((c = getopt_long(argc, argv, "d:l:w:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db_dir = optarg;
+			break;
+		case 'l':
+			if (cfg.listen_count >= SERVER_MAX_LISTEN) {
+				fprintf(stderr, "certdnsd: at most %d --listen addresses\n", SERVER_MAX_LISTEN);
+				return EXIT_USAGE;
+			}
+			if (server_parse_listen(optarg, &cfg.listen[cfg.listen_count]) != 0) {
+				return bad_option("--listen (want ADDR, ADDR:PORT or [IPV6]:PORT)", optarg);
+			}
+			cfg.listen_count++;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 1, 256, &v) != 0) {
+				return bad_option("--workers (1-256)", optarg);
+			}
+			cfg.workers = (unsigned)v;
+			break;
+		case 'u':
+			if (parse_uint(optarg, 512, 4096, &v) != 0) {
+				return bad_option("--udp-payload (512-4096)", optarg);
+			}
+			cfg.udp_payload = (uint16_t)v;
+			break;
+		case 't':
+			if (parse_uint(optarg, 1, 3600, &v) != 0) {
+				return bad_option("--tcp-idle-timeout (1-3600 seconds)", optarg);
+			}
+			cfg.tcp_idle_timeout_ms = (unsigned)v * 1000;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, 100000, &v) != 0) {
+				return bad_option("--tcp-max-clients (1-100000)", optarg);
+			}
+			cfg.tcp_max_clients = (unsigned)v;
+			break;
+		case 'm':
+			if (parse_uint(optarg, 1, (unsigned long)-1, &v) != 0 || v < (1u << 20)) {
+				return bad_option("--map-size (at least 1M)", optarg);
+			}
+			map_size = v;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("certdnsd %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "certdnsd: unexpected argument '%s'\nTry 'certdnsd --help'.\n",
+		        argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (cfg.listen_count == 0) {
+		server_parse_listen(DEFAULT_LISTEN, &cfg.listen[0]);
+		cfg.listen_count = 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Each worker holds one reader slot, each zone transfer another. */
+	db_options_t opts = { .map_size = map_size, .max_readers = cfg.workers * 4 + 126 };
+	int ret = db_open(&cfg.db, db_dir, &opts);
+	if (ret != CD_OK) {
+		log_error("cannot open database %s: %s", db_dir, cd_strerror(ret));
+		return EXIT_FAILURE;
+	}
+	log_info("certdnsd %s starting, database %s", PACKAGE_VERSION, db_dir);
+	ret = server_run(&cfg);
+	db_close(cfg.db);
+	if (ret != CD_OK) {
+		log_error("certdnsd stopped: %s", cd_strerror(ret));
+		return EXIT_FAILURE;
+	}
+	log_info("certdnsd stopped");
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,25 @@
+#include "common/error.h"
+
+#include <lmdb.h>
+
+const char *cd_strerror(int code)
+{
+	switch (code) {
+	case CD_OK:         return "success";
+	case CD_ENOMEM:     return "out of memory";
+	case CD_EINVAL:     return "invalid argument";
+	case CD_ENOTFOUND:  return "not found";
+	case CD_EEXISTS:    return "already exists";
+	case CD_EDB:        return "database error";
+	case CD_EMAPFULL:   return "database map is full; reopen with a larger --map-size";
+	case CD_ESYNTAX:    return "syntax error";
+	case CD_ESEMANTIC:  return "zone content violates DNS rules";
+	case CD_EMALF:      return "malformed wire data";
+	case CD_ESPACE:     return "does not fit in the buffer";
+	case CD_EIO:        return "input/output error";
+	case CD_ENOZONE:    return "name is not inside any hosted zone";
+	case CD_ELIMIT:     return "limit reached";
+	case CD_EVERSION:   return "unsupported stored data version";
+	default:            return "unknown error";
+	}
+}

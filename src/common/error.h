@@ -1,0 +1,27 @@
+#pragma once
+/*
+ * One error convention for all of certdns: functions return int, 0 on success
+ * and a negative CD_E* code on failure.  cd_strerror() gives the one message
+ * for each code; callers add the thing that failed (file, zone, name).
+ */
+
+enum {
+	CD_OK = 0,
+	CD_ENOMEM = -1000,   /* out of memory */
+	CD_EINVAL,           /* invalid argument */
+	CD_ENOTFOUND,        /* no such zone, name or record */
+	CD_EEXISTS,          /* already exists */
+	CD_EDB,              /* LMDB reported an error (details logged) */
+	CD_EMAPFULL,         /* the LMDB map is full (grow it with --map-size) */
+	CD_ESYNTAX,          /* zone file or presentation-format syntax error */
+	CD_ESEMANTIC,        /* zone content violates DNS rules */
+	CD_EMALF,            /* malformed wire data */
+	CD_ESPACE,           /* does not fit in the output buffer */
+	CD_EIO,              /* I/O error (errno logged) */
+	CD_ENOZONE,          /* name is not inside any of our zones */
+	CD_ELIMIT,           /* a configured limit was reached */
+	CD_EVERSION,         /* stored data has an unknown format version */
+	CD_ERROR_LAST
+};
+
+const char *cd_strerror(int code);

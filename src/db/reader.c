@@ -1,0 +1,110 @@
+#include "db/reader.h"
+
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "dns/wire.h"
+
+int db_reader_init(db_reader_t *reader, db_t *db)
+{
+	memset(reader, 0, sizeof(*reader));
+	reader->zones_dbi = db->zones;
+	reader->names_dbi = db->names;
+	int ret = db_read_begin(db, &reader->txn);
+	if (ret != CD_OK) {
+		return ret;
+	}
+	int rc = mdb_cursor_open(reader->txn, db->names, &reader->names);
+	if (rc != MDB_SUCCESS) {
+		mdb_txn_abort(reader->txn);
+		reader->txn = NULL;
+		return db_error(rc, "opening read cursor");
+	}
+	mdb_txn_reset(reader->txn);
+	return CD_OK;
+}
+
+void db_reader_destroy(db_reader_t *reader)
+{
+	if (reader->names != NULL) {
+		mdb_cursor_close(reader->names);
+	}
+	if (reader->txn != NULL) {
+		mdb_txn_abort(reader->txn);
+	}
+	memset(reader, 0, sizeof(*reader));
+}
+
+int db_reader_renew(db_reader_t *reader)
+{
+	if (reader->active) {
+		return CD_OK;
+	}
+	int rc = mdb_txn_renew(reader->txn);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_cursor_renew(reader->txn, reader->names);
+	}
+	if (rc != MDB_SUCCESS) {
+		return db_error(rc, "renewing read transaction");
+	}
+	reader->active = 1;
+	return CD_OK;
+}
+
+void db_reader_reset(db_reader_t *reader)
+{
+	if (reader->active) {
+		mdb_txn_reset(reader->txn);
+		reader->active = 0;
+	}
+}
+
+int db_find_zone(db_reader_t *reader, uint8_t *zkey, size_t keylen,
+                 zone_record_t *zone, size_t *apex_keylen)
+{
+	/* Try the name itself, then each ancestor: the key prefixes that end at a
+	 * label terminator, longest first, so the deepest zone wins. */
+	size_t len = keylen;
+	for (;;) {
+		MDB_val key = { .mv_size = len + 1, .mv_data = zkey };
+		MDB_val val;
+		if (mdb_get(reader->txn, reader->zones_dbi, &key, &val) == MDB_SUCCESS &&
+		    zone_record_decode(val.mv_data, val.mv_size, zone) == CD_OK) {
+			*apex_keylen = len;
+			return CD_OK;
+		}
+		if (len == 0) {
+			return CD_ENOZONE;
+		}
+		/* Drop the last label: back to the previous terminator (or the start). */
+		len--;
+		while (len > 0 && zkey[len] != 0x00) {
+			len--;
+		}
+	}
+}
+
+node_lookup_t db_get_node(db_reader_t *reader, uint32_t zone_id, uint8_t *rel_key,
+                          size_t rel_len, node_t *node)
+{
+	uint8_t *nkey = rel_key - 4;
+	wire_write_u32(nkey, zone_id);
+	MDB_val key = { .mv_size = rel_len + 4, .mv_data = nkey };
+	MDB_val val;
+	/* One positioned lookup answers both "is it here" and "is anything below it". */
+	int rc = mdb_cursor_get(reader->names, &key, &val, MDB_SET_RANGE);
+	if (rc != MDB_SUCCESS) {
+		return NODE_LOOKUP_NONE;
+	}
+	if (key.mv_size == rel_len + 4 && memcmp(key.mv_data, nkey, rel_len + 4) == 0) {
+		if (node_decode(val.mv_data, val.mv_size, node) != CD_OK) {
+			return NODE_LOOKUP_NONE;
+		}
+		return NODE_LOOKUP_FOUND;
+	}
+	if (key.mv_size > rel_len + 4 && memcmp(key.mv_data, nkey, rel_len + 4) == 0) {
+		return NODE_LOOKUP_ENT;
+	}
+	return NODE_LOOKUP_NONE;
+}

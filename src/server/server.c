@@ -1,0 +1,294 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "dns/wire.h"
+#include "server/tcp.h"
+#include "server/udp.h"
+#include "server/worker.h"
+
+int server_parse_listen(const char *text, server_listen_t *out)
+{
+	char host[64];
+	const char *port_text = NULL;
+	memset(out, 0, sizeof(*out));
+	if (strlen(text) >= sizeof(host)) {
+		return -1;
+	}
+	snprintf(out->text, sizeof(out->text), "%s", text);
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			return -1;
+		}
+		size_t n = (size_t)(close - text - 1);
+		memcpy(host, text + 1, n);
+		host[n] = '\0';
+		port_text = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(text, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			size_t n = (size_t)(colon - text);
+			memcpy(host, text, n);
+			host[n] = '\0';
+			port_text = colon + 1;
+		} else {
+			snprintf(host, sizeof(host), "%s", text);   /* bare IPv4 or IPv6 */
+		}
+	}
+	long port = 53;
+	if (port_text != NULL) {
+		char *end;
+		errno = 0;
+		port = strtol(port_text, &end, 10);
+		if (errno != 0 || *end != '\0' || end == port_text || port < 1 || port > 65535) {
+			return -1;
+		}
+	}
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->addr;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		out->addrlen = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		out->addrlen = sizeof(*in6);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int make_socket(const server_listen_t *l, int type, bool reuseport)
+{
+	int fd = socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	int one = 1;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	if (type == SOCK_STREAM) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (l->addr.ss_family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int server_bind_socket(const server_listen_t *l, int type)
+{
+	return make_socket(l, type, true);
+}
+
+/*
+ * SO_REUSEPORT would let us silently share a port with another server that
+ * uses it too (Knot, NSD, a second certdnsd).  Binding once without it first
+ * turns that into a clear "address in use".
+ */
+static int check_port_free(const server_listen_t *l)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	for (size_t i = 0; i < 2; i++) {
+		int fd = make_socket(l, types[i], false);
+		if (fd < 0) {
+			log_error("cannot listen on %s %s: %s", types[i] == SOCK_DGRAM ? "UDP" : "TCP",
+			          l->text, strerror(-fd));
+			return CD_EIO;
+		}
+		close(fd);
+	}
+	return CD_OK;
+}
+
+static void on_stop(uv_async_t *handle)
+{
+	worker_t *w = handle->data;
+	for (unsigned i = 0; i < w->cfg->listen_count; i++) {
+		if (w->udp[i] != NULL) {
+			udp_endpoint_close(w->udp[i]);
+			w->udp[i] = NULL;
+		}
+		if (w->tcp[i] != NULL) {
+			tcp_listener_close(w->tcp[i]);
+			w->tcp[i] = NULL;
+		}
+	}
+	tcp_close_all(w);
+	uv_close((uv_handle_t *)&w->stop, NULL);
+}
+
+static void worker_main(void *arg)
+{
+	worker_t *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static int worker_init(worker_t *w, const server_config_t *cfg, unsigned index)
+{
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->cfg = cfg;
+	w->udp_opts = (answer_opts_t){ .tcp = false, .udp_payload = cfg->udp_payload };
+	w->tcp_opts = (answer_opts_t){ .tcp = true, .udp_payload = cfg->udp_payload };
+	int rc = uv_loop_init(&w->loop);
+	if (rc != 0) {
+		log_error("worker %u: cannot create event loop: %s", index, uv_strerror(rc));
+		w->start_error = 1;   /* nothing to tear down */
+		return CD_ENOMEM;
+	}
+	uv_async_init(&w->loop, &w->stop, on_stop);
+	w->stop.data = w;
+	int ret = db_reader_init(&w->reader, cfg->db);
+	if (ret != CD_OK) {
+		return ret;
+	}
+	for (unsigned i = 0; i < cfg->listen_count; i++) {
+		ret = udp_endpoint_start(w, &cfg->listen[i], &w->udp[i]);
+		if (ret == CD_OK) {
+			ret = tcp_listener_start(w, &cfg->listen[i], &w->tcp[i]);
+		}
+		if (ret != CD_OK) {
+			return ret;
+		}
+	}
+	return CD_OK;
+}
+
+/* Runs the worker's loop until every handle is closed, then frees what it owns. */
+static void worker_destroy(worker_t *w)
+{
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&w->loop) != 0) {
+		log_warning("worker %u: event loop still had handles at shutdown", w->index);
+	}
+	db_reader_destroy(&w->reader);
+}
+
+typedef struct {
+	worker_t *workers;
+	unsigned count;
+	uv_signal_t sigint, sigterm;
+} server_t;
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+	server_t *s = handle->data;
+	log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	for (unsigned i = 0; i < s->count; i++) {
+		uv_async_send(&s->workers[i].stop);
+	}
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+static void log_stats(server_t *s)
+{
+	uint64_t udp = 0, tcp = 0, nx = 0, refused = 0, dropped = 0;
+	for (unsigned i = 0; i < s->count; i++) {
+		worker_stats_t *st = &s->workers[i].stats;
+		udp += atomic_load_explicit(&st->udp_queries, memory_order_relaxed);
+		tcp += atomic_load_explicit(&st->tcp_queries, memory_order_relaxed);
+		nx += atomic_load_explicit(&st->rcode[DNS_RCODE_NXDOMAIN], memory_order_relaxed);
+		refused += atomic_load_explicit(&st->rcode[DNS_RCODE_REFUSED], memory_order_relaxed);
+		dropped += atomic_load_explicit(&st->dropped, memory_order_relaxed);
+	}
+	log_info("served %llu UDP and %llu TCP queries (%llu NXDOMAIN, %llu REFUSED, %llu dropped)",
+	         (unsigned long long)udp, (unsigned long long)tcp, (unsigned long long)nx,
+	         (unsigned long long)refused, (unsigned long long)dropped);
+}
+
+int server_run(const server_config_t *cfg)
+{
+	for (unsigned i = 0; i < cfg->listen_count; i++) {
+		int ret = check_port_free(&cfg->listen[i]);
+		if (ret != CD_OK) {
+			return ret;
+		}
+	}
+	server_t s = { .count = cfg->workers };
+	s.workers = calloc(cfg->workers, sizeof(worker_t));
+	if (s.workers == NULL) {
+		return CD_ENOMEM;
+	}
+	int ret = CD_OK;
+	unsigned initialised = 0;
+	for (; initialised < cfg->workers; initialised++) {
+		ret = worker_init(&s.workers[initialised], cfg, initialised);
+		if (ret != CD_OK) {
+			initialised++;
+			break;
+		}
+	}
+	unsigned started = 0;
+	if (ret == CD_OK) {
+		for (; started < cfg->workers; started++) {
+			if (uv_thread_create(&s.workers[started].thread, worker_main,
+			                     &s.workers[started]) != 0) {
+				log_error("cannot start worker thread %u", started);
+				ret = CD_ENOMEM;
+				break;
+			}
+		}
+	}
+	if (ret == CD_OK) {
+		uv_loop_t *main_loop = uv_default_loop();
+		uv_signal_init(main_loop, &s.sigint);
+		uv_signal_init(main_loop, &s.sigterm);
+		s.sigint.data = &s;
+		s.sigterm.data = &s;
+		uv_signal_start(&s.sigint, on_signal, SIGINT);
+		uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+		for (unsigned i = 0; i < cfg->listen_count; i++) {
+			log_info("listening on %s (UDP and TCP), %u worker%s", cfg->listen[i].text,
+			         cfg->workers, cfg->workers == 1 ? "" : "s");
+		}
+		uv_run(main_loop, UV_RUN_DEFAULT);
+		uv_loop_close(main_loop);
+	} else {
+		for (unsigned i = 0; i < initialised; i++) {
+			if (s.workers[i].start_error) {
+				continue;
+			}
+			if (i < started) {
+				uv_async_send(&s.workers[i].stop);
+			} else {
+				on_stop(&s.workers[i].stop);
+			}
+		}
+	}
+	for (unsigned i = 0; i < started; i++) {
+		uv_thread_join(&s.workers[i].thread);
+	}
+	for (unsigned i = 0; i < initialised; i++) {
+		if (!s.workers[i].start_error) {
+			worker_destroy(&s.workers[i]);
+		}
+	}
+	if (ret == CD_OK) {
+		log_stats(&s);
+	}
+	free(s.workers);
+	return ret;
+}

@@ -1,0 +1,40 @@
+#pragma once
+/*
+ * The DNS service: N worker threads, each with its own libuv loop, its own
+ * SO_REUSEPORT UDP and TCP sockets per listen address, and its own LMDB read
+ * snapshot.  Workers share nothing mutable, so the query path takes no lock.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "db/db.h"
+
+#define SERVER_MAX_LISTEN 16
+
+typedef struct {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[64];             /* as given, for messages */
+} server_listen_t;
+
+typedef struct {
+	db_t *db;
+	server_listen_t listen[SERVER_MAX_LISTEN];
+	unsigned listen_count;
+	unsigned workers;              /* >= 1 */
+	uint16_t udp_payload;          /* largest UDP answer, advertised in EDNS */
+	unsigned tcp_idle_timeout_ms;  /* close idle TCP connections after this */
+	unsigned tcp_max_clients;      /* per worker */
+} server_config_t;
+
+/* Parses "ADDR", "ADDR:PORT", "[V6]:PORT" (port 53 when absent).  Returns 0 or -1. */
+int server_parse_listen(const char *text, server_listen_t *out);
+
+/*
+ * Binds every listen address, starts the workers and runs until SIGINT or
+ * SIGTERM, then shuts down cleanly.  Returns 0, or CD_EIO when an address
+ * cannot be bound (logged, naming the address), CD_EDB, CD_ENOMEM.
+ */
+int server_run(const server_config_t *cfg);

@@ -1,0 +1,48 @@
+#pragma once
+/* Internal to src/server: one worker thread and what it owns. */
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "db/reader.h"
+#include "dns/answer.h"
+#include "server/server.h"
+
+typedef struct udp_endpoint udp_endpoint_t;
+typedef struct tcp_listener tcp_listener_t;
+typedef struct tcp_conn tcp_conn_t;
+
+typedef struct {
+	_Atomic uint64_t udp_queries;
+	_Atomic uint64_t tcp_queries;
+	_Atomic uint64_t dropped;
+	_Atomic uint64_t rcode[24];
+} worker_stats_t;
+
+typedef struct worker {
+	unsigned index;
+	const server_config_t *cfg;
+	uv_loop_t loop;
+	uv_async_t stop;
+	uv_thread_t thread;
+	db_reader_t reader;
+	answer_opts_t udp_opts;
+	answer_opts_t tcp_opts;
+	udp_endpoint_t *udp[SERVER_MAX_LISTEN];
+	tcp_listener_t *tcp[SERVER_MAX_LISTEN];
+	tcp_conn_t *conns;            /* open TCP connections, a doubly linked list */
+	unsigned conn_count;
+	worker_stats_t stats;
+	int start_error;
+} worker_t;
+
+static inline void worker_count_rcode(worker_t *w, uint16_t rcode)
+{
+	if (rcode < 24) {
+		atomic_fetch_add_explicit(&w->stats.rcode[rcode], 1, memory_order_relaxed);
+	}
+}
+
+/* Creates a socket bound to addr with SO_REUSEPORT.  Returns the fd or -errno. */
+int server_bind_socket(const server_listen_t *l, int type);
