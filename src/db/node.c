@@ -151,3 +151,77 @@ bool rrset_next_rr(const rrset_t *rrset, size_t *pos, const uint8_t **rdata, uin
 	*pos += 2 + (size_t)len;
 	return true;
 }
+
+void node_writer_begin(node_writer_t *w, uint8_t *buf, uint8_t flags, const uint8_t *owner,
+                       size_t owner_len)
+{
+	w->buf = buf;
+	buf[0] = flags;
+	buf[1] = (uint8_t)owner_len;
+	memcpy(buf + 2, owner, owner_len);
+	w->len = 2 + owner_len;
+	w->rrset_start = 0;
+	w->rrset_count = 0;
+}
+
+void node_writer_rrset_begin(node_writer_t *w, uint16_t type, uint16_t rclass, uint32_t ttl)
+{
+	uint8_t *h = w->buf + w->len;
+	wire_write_u16(h, type);
+	wire_write_u16(h + 2, rclass);
+	wire_write_u32(h + 4, ttl);
+	w->rrset_start = w->len;
+	w->rrset_count = 0;
+	w->len += RRSET_HEADER_SIZE;
+}
+
+void node_writer_rrset_ttl(node_writer_t *w, uint32_t ttl)
+{
+	wire_write_u32(w->buf + w->rrset_start + 4, ttl);
+}
+
+void node_writer_rr(node_writer_t *w, const uint8_t *rdata, uint16_t rdlen)
+{
+	wire_write_u16(w->buf + w->len, rdlen);
+	memcpy(w->buf + w->len + 2, rdata, rdlen);
+	w->len += 2 + (size_t)rdlen;
+	w->rrset_count++;
+}
+
+bool node_writer_rrset_end(node_writer_t *w)
+{
+	size_t len = w->len - w->rrset_start - RRSET_HEADER_SIZE;
+	uint8_t *h = w->buf + w->rrset_start;
+	wire_write_u16(h + 8, w->rrset_count);
+	if (len > 65535) {
+		wire_write_u16(h + 8, 0);
+		wire_write_u16(h + 10, 0);
+		w->len = w->rrset_start + RRSET_HEADER_SIZE;
+		return false;
+	}
+	wire_write_u16(h + 10, (uint16_t)len);
+	return true;
+}
+
+int soa_rdata_serial_offset(const uint8_t *rdata, size_t rdlen)
+{
+	int m = dname_wire_length(rdata, rdlen);
+	if (m < 0) {
+		return CD_EMALF;
+	}
+	int n = dname_wire_length(rdata + m, rdlen - (size_t)m);
+	if (n < 0 || (size_t)(m + n) + 20 != rdlen) {
+		return CD_EMALF;
+	}
+	return m + n;
+}
+
+int soa_rdata_serial(const uint8_t *rdata, size_t rdlen, uint32_t *serial)
+{
+	int off = soa_rdata_serial_offset(rdata, rdlen);
+	if (off < 0) {
+		return off;
+	}
+	*serial = wire_read_u32(rdata + off);
+	return CD_OK;
+}

@@ -99,3 +99,33 @@ static inline bool node_is_empty(const node_t *node)
  * (without its length prefix) and rdlen while there is one more.
  */
 bool rrset_next_rr(const rrset_t *rrset, size_t *pos, const uint8_t **rdata, uint16_t *rdlen);
+
+/*
+ * Encoding a node value, RRset by RRset.  The caller provides a buffer large
+ * enough: node_value_bound() of what it will write.  RRsets must be written in
+ * ascending type order, each RR's rdata uncompressed.
+ */
+typedef struct {
+	uint8_t *buf;
+	size_t len;
+	size_t rrset_start;   /* header offset of the open RRset */
+	uint16_t rrset_count;
+} node_writer_t;
+
+void node_writer_begin(node_writer_t *w, uint8_t *buf, uint8_t flags, const uint8_t *owner,
+                       size_t owner_len);
+void node_writer_rrset_begin(node_writer_t *w, uint16_t type, uint16_t rclass, uint32_t ttl);
+void node_writer_rr(node_writer_t *w, const uint8_t *rdata, uint16_t rdlen);
+/* Closes the RRset.  Returns false when it exceeds 65535 bytes of rdata (then it is unusable). */
+bool node_writer_rrset_end(node_writer_t *w);
+/* Lowers the TTL of the open RRset. */
+void node_writer_rrset_ttl(node_writer_t *w, uint32_t ttl);
+static inline size_t node_writer_len(const node_writer_t *w)
+{
+	return w->len;
+}
+
+/* Reads the SERIAL field of SOA rdata.  Returns 0 or CD_EMALF. */
+int soa_rdata_serial(const uint8_t *rdata, size_t rdlen, uint32_t *serial);
+/* Offset of the SERIAL field in SOA rdata, or CD_EMALF. */
+int soa_rdata_serial_offset(const uint8_t *rdata, size_t rdlen);

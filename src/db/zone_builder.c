@@ -347,20 +347,15 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 	if (grow((void **)&w->value, &w->value_cap, need, 1) != CD_OK) {
 		return CD_ENOMEM;
 	}
-	uint8_t *v = w->value;
-	v[0] = *flags;
-	v[1] = head->ownerlen;
-	memcpy(v + 2, rec_owner(head), head->ownerlen);
-	size_t pos = 2 + head->ownerlen;
+	node_writer_t nw;
+	node_writer_begin(&nw, w->value, *flags, rec_owner(head), head->ownerlen);
 	size_t i = first;
 	while (i < end) {
 		const rec_t *r = rec_at(zb, i);
 		uint16_t type = r->type;
-		size_t hdr = pos;
-		pos += RRSET_HEADER_SIZE;
 		uint32_t ttl = r->ttl;
-		uint16_t count = 0;
 		bool ttl_warned = false;
+		node_writer_rrset_begin(&nw, type, r->rclass, ttl);
 		size_t j = i;
 		for (; j < end && rec_at(zb, j)->type == type; j++) {
 			const rec_t *x = rec_at(zb, j);
@@ -376,42 +371,30 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 			}
 			if (x->ttl < ttl) {
 				ttl = x->ttl;
+				node_writer_rrset_ttl(&nw, ttl);
 			}
-			wire_write_u16(v + pos, x->rdlen);
-			memcpy(v + pos + 2, rec_rdata(x), x->rdlen);
-			pos += 2 + (size_t)x->rdlen;
-			count++;
+			node_writer_rr(&nw, rec_rdata(x), x->rdlen);
 		}
-		size_t len = pos - hdr - RRSET_HEADER_SIZE;
-		if (len > 65535) {
+		if (!node_writer_rrset_end(&nw)) {
 			report(zb, true, r->line, "%s %s: RRset is larger than 65535 bytes",
 			       owner_str, type_name(type, tbuf, sizeof(tbuf)));
-			len = 0;
 		}
 		if (type == DNS_TYPE_SOA && is_apex) {
-			if (count != 1) {
+			if (j - i > 1 && !rec_same_rr(rec_at(zb, i), rec_at(zb, j - 1))) {
 				report(zb, true, r->line, "%s: the zone has more than one SOA record",
 				       owner_str);
 			}
-			/* serial sits after MNAME and RNAME */
-			const uint8_t *rd = rec_rdata(r);
-			int m = dname_wire_length(rd, r->rdlen);
-			int n = m < 0 ? -1 : dname_wire_length(rd + m, r->rdlen - (size_t)m);
-			if (m < 0 || n < 0 || (size_t)(m + n + 20) != r->rdlen) {
+			uint32_t serial;
+			if (soa_rdata_serial(rec_rdata(r), r->rdlen, &serial) != CD_OK) {
 				report(zb, true, r->line, "%s: malformed SOA rdata", owner_str);
 			} else {
-				w->serial = wire_read_u32(rd + m + n);
+				w->serial = serial;
 				w->have_soa = true;
 			}
 		}
-		wire_write_u16(v + hdr, type);
-		wire_write_u16(v + hdr + 2, r->rclass);
-		wire_write_u32(v + hdr + 4, ttl);
-		wire_write_u16(v + hdr + 8, count);
-		wire_write_u16(v + hdr + 10, (uint16_t)len);
 		i = j;
 	}
-	w->value_len = pos;
+	w->value_len = node_writer_len(&nw);
 	return CD_OK;
 }
 
