@@ -89,7 +89,7 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 		ret = db_error(rc, "creating LMDB environment");
 		goto fail;
 	}
-	mdb_env_set_maxdbs(db->env, 8);
+	mdb_env_set_maxdbs(db->env, 16);
 	if (opts->max_readers > 0) {
 		mdb_env_set_maxreaders(db->env, opts->max_readers);
 	}
@@ -119,7 +119,10 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 	unsigned dbi_flags = opts->read_only ? 0 : MDB_CREATE;
 	if ((rc = mdb_dbi_open(txn, "meta", dbi_flags, &db->meta)) != MDB_SUCCESS ||
 	    (rc = mdb_dbi_open(txn, "zones", dbi_flags, &db->zones)) != MDB_SUCCESS ||
-	    (rc = mdb_dbi_open(txn, "names", dbi_flags, &db->names)) != MDB_SUCCESS) {
+	    (rc = mdb_dbi_open(txn, "names", dbi_flags, &db->names)) != MDB_SUCCESS ||
+	    (rc = mdb_dbi_open(txn, "conf", dbi_flags, &db->conf)) != MDB_SUCCESS ||
+	    (rc = mdb_dbi_open(txn, "journal", dbi_flags, &db->journal)) != MDB_SUCCESS ||
+	    (rc = mdb_dbi_open(txn, "tsig", dbi_flags, &db->tsig)) != MDB_SUCCESS) {
 		if (rc == MDB_NOTFOUND) {
 			log_error("%s: not a certdns database", dir);
 			ret = CD_EVERSION;

@@ -10,6 +10,10 @@
  *   zones  zone key (0x00 + lookup key of the apex, see dns/dname.h) -> zone record
  *   names  zone id (u32 BE) + lookup key of the owner relative to the apex -> node
  *          (every RRset of the owner, pre-encoded in wire format: see db/node.h)
+ *   conf   zone key -> zone settings as JSON (serial policy, secondaries, ...)
+ *          and "settings" -> database-wide defaults as JSON (db/zone_conf.h)
+ *   journal zone id + u64 sequence -> one change of the zone (db/journal.h)
+ *   tsig   key name (wire) -> algorithm and secret (db/tsig_store.h)
  *
  * Ownership: db_t owns the environment.  Every pointer handed out by a lookup
  * points into LMDB's map and is valid until its transaction ends or is reset.
@@ -28,6 +32,9 @@ typedef struct db {
 	MDB_dbi meta;
 	MDB_dbi zones;
 	MDB_dbi names;
+	MDB_dbi conf;
+	MDB_dbi journal;
+	MDB_dbi tsig;
 	char *path;
 } db_t;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "db/journal.h"
 #include "db/node.h"
 #include "db/zone_store.h"
 #include "dns/dname.h"
@@ -514,7 +515,11 @@ int zone_builder_commit(zone_builder_t *zb, db_t *db, zone_builder_stats_t *stat
 		goto abort;
 	}
 	if (old_id != 0) {
+		/* The replaced version goes with its journal: IXFR from it falls back to AXFR. */
 		ret = zone_store_delete_nodes(db, txn, old_id);
+		if (ret == CD_OK) {
+			ret = journal_delete_zone(db, txn, old_id);
+		}
 		if (ret != CD_OK) {
 			goto abort;
 		}

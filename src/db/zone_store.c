@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "db/journal.h"
+#include "db/zone_conf.h"
 #include "dns/dname.h"
 #include "dns/wire.h"
 
@@ -83,7 +85,14 @@ int zone_store_delete(db_t *db, MDB_txn *txn, const uint8_t *apex)
 	if (rc != MDB_SUCCESS) {
 		return db_error(rc, "deleting zone record");
 	}
-	return zone_store_delete_nodes(db, txn, id);
+	ret = zone_store_delete_nodes(db, txn, id);
+	if (ret == CD_OK) {
+		ret = journal_delete_zone(db, txn, id);
+	}
+	if (ret == CD_OK) {
+		ret = zone_conf_delete(db, txn, apex);
+	}
+	return ret;
 }
 
 int zone_store_set_acl(db_t *db, MDB_txn *txn, const uint8_t *apex,

@@ -232,28 +232,46 @@ typedef struct {
 	FILE *out;
 } export_ctx_t;
 
+int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
+                      const uint8_t *rdata, uint16_t rdlen)
+{
+	int owner_len = dname_wire_length(owner, DNS_MAX_NAME);
+	if (owner_len < 0) {
+		return CD_EMALF;
+	}
+	uint8_t *wire = malloc((size_t)owner_len + 10 + rdlen);
+	if (wire == NULL) {
+		return CD_ENOMEM;
+	}
+	memcpy(wire, owner, (size_t)owner_len);
+	memcpy(wire + owner_len, header, 8);
+	wire_write_u16(wire + owner_len + 8, rdlen);
+	memcpy(wire + owner_len + 10, rdata, rdlen);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	ldns_status s = ldns_wire2rr(&rr, wire, (size_t)owner_len + 10 + rdlen, &pos,
+	                             LDNS_SECTION_ANSWER);
+	free(wire);
+	if (s != LDNS_STATUS_OK) {
+		return CD_EMALF;
+	}
+	ldns_rr_print(out, rr);
+	ldns_rr_free(rr);
+	return ferror(out) ? CD_EIO : CD_OK;
+}
+
 static int export_rrset(export_ctx_t *ctx, const node_t *node, const rrset_t *rrset)
 {
-	size_t owner_len = (size_t)dname_wire_length(node->owner, DNS_MAX_NAME);
 	size_t pos = 0;
 	const uint8_t *rdata;
 	uint16_t rdlen;
 	while (rrset_next_rr(rrset, &pos, &rdata, &rdlen)) {
-		uint8_t wire[DNS_MAX_NAME + 10 + 65535];
-		memcpy(wire, node->owner, owner_len);
-		memcpy(wire + owner_len, rrset->header, 8);
-		wire_write_u16(wire + owner_len + 8, rdlen);
-		memcpy(wire + owner_len + 10, rdata, rdlen);
-		ldns_rr *rr = NULL;
-		size_t wpos = 0;
-		if (ldns_wire2rr(&rr, wire, owner_len + 10 + rdlen, &wpos, LDNS_SECTION_ANSWER) !=
-		    LDNS_STATUS_OK) {
-			return CD_EMALF;
+		int ret = zonefile_print_rr(ctx->out, node->owner, rrset->header, rdata, rdlen);
+		if (ret != CD_OK) {
+			return ret;
 		}
-		ldns_rr_print(ctx->out, rr);
-		ldns_rr_free(rr);
 	}
-	return ferror(ctx->out) ? CD_EIO : CD_OK;
+	return CD_OK;
 }
 
 static int export_node(void *arg, const node_t *node)
@@ -297,5 +315,90 @@ int zonefile_export(db_t *db, const uint8_t *apex, FILE *out)
 	if (ret == CD_OK && fflush(out) != 0) {
 		ret = CD_EIO;
 	}
+	return ret;
+}
+
+static int rdf_to_name(const ldns_rdf *rdf, uint8_t out[255], size_t *len)
+{
+	if (rdf == NULL || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME ||
+	    ldns_rdf_size(rdf) > DNS_MAX_NAME ||
+	    dname_wire_length(ldns_rdf_data(rdf), ldns_rdf_size(rdf)) != (int)ldns_rdf_size(rdf)) {
+		return CD_ESYNTAX;
+	}
+	memcpy(out, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+	*len = ldns_rdf_size(rdf);
+	return CD_OK;
+}
+
+int zonefile_parse_rr(const char *text, const uint8_t *origin, uint32_t default_ttl,
+                      bool allow_partial, zonefile_rr_t *out, char *err, size_t errlen)
+{
+	memset(out, 0, offsetof(zonefile_rr_t, rdata));
+	int origin_len = dname_wire_length(origin, DNS_MAX_NAME);
+	ldns_rdf *orig = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, (size_t)origin_len, origin);
+	if (orig == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return CD_ENOMEM;
+	}
+	int ret = CD_ESYNTAX;
+	ldns_rr *rr = NULL;
+	ldns_buffer *buf = NULL;
+	ldns_status s = ldns_rr_new_frm_str(&rr, text, default_ttl, orig, NULL);
+	if (s == LDNS_STATUS_OK) {
+		buf = ldns_buffer_new(65535);
+		if (buf == NULL || ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+		    rdf_to_name(ldns_rr_owner(rr), out->owner, &out->owner_len) != CD_OK) {
+			snprintf(err, errlen, "cannot encode the record");
+			goto out;
+		}
+		out->type = (uint16_t)ldns_rr_get_type(rr);
+		out->rclass = (uint16_t)ldns_rr_get_class(rr);
+		out->ttl = ldns_rr_ttl(rr);
+		out->has_type = true;
+		out->has_rdata = true;
+		out->rdlen = ldns_buffer_position(buf);
+		memcpy(out->rdata, ldns_buffer_begin(buf), out->rdlen);
+		ret = CD_OK;
+		goto out;
+	}
+	if (allow_partial) {
+		ldns_rr *q = NULL;
+		if (ldns_rr_new_question_frm_str(&q, text, orig, NULL) == LDNS_STATUS_OK) {
+			ret = rdf_to_name(ldns_rr_owner(q), out->owner, &out->owner_len);
+			out->type = (uint16_t)ldns_rr_get_type(q);
+			out->rclass = (uint16_t)ldns_rr_get_class(q);
+			out->has_type = true;
+			ldns_rr_free(q);
+			if (ret != CD_OK) {
+				snprintf(err, errlen, "invalid owner name");
+			}
+			goto out;
+		}
+		/* A bare name: no blanks inside. */
+		if (strpbrk(text, " \t") == NULL && *text != '\0') {
+			ldns_rdf *name = NULL;
+			if (strcmp(text, "@") == 0) {
+				name = ldns_rdf_clone(orig);
+			} else if (ldns_str2rdf_dname(&name, text) == LDNS_STATUS_OK &&
+			           !ldns_dname_str_absolute(text)) {
+				if (ldns_dname_cat(name, orig) != LDNS_STATUS_OK) {
+					ldns_rdf_deep_free(name);
+					name = NULL;
+				}
+			}
+			if (name != NULL) {
+				ret = rdf_to_name(name, out->owner, &out->owner_len);
+				ldns_rdf_deep_free(name);
+				if (ret == CD_OK) {
+					goto out;
+				}
+			}
+		}
+	}
+	snprintf(err, errlen, "%s", ldns_get_errorstr_by_id(s));
+out:
+	ldns_rr_free(rr);
+	ldns_buffer_free(buf);
+	ldns_rdf_deep_free(orig);
 	return ret;
 }

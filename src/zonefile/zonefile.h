@@ -45,3 +45,29 @@ int zonefile_export(db_t *db, const uint8_t *apex, FILE *out);
 
 /* Parses a domain name in presentation format into wire form.  Returns its length or CD_EINVAL. */
 int zonefile_parse_name(const char *text, uint8_t out[255]);
+
+/* One record in presentation format, as given on the command line. */
+typedef struct {
+	uint8_t owner[255];
+	size_t owner_len;
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	bool has_type;       /* false: just a name ("www") */
+	bool has_rdata;      /* false: a name and type ("www A") */
+	size_t rdlen;
+	uint8_t rdata[65535];
+} zonefile_rr_t;
+
+/*
+ * Parses 'OWNER [TTL] [CLASS] TYPE RDATA' (owner relative to origin unless it
+ * ends in a dot; '@' is the origin).  With allow_partial, 'OWNER [CLASS] TYPE'
+ * and a bare 'OWNER' are accepted too (for deletions).  On error returns
+ * CD_ESYNTAX with the reason in err.
+ */
+int zonefile_parse_rr(const char *text, const uint8_t *origin, uint32_t default_ttl,
+                      bool allow_partial, zonefile_rr_t *out, char *err, size_t errlen);
+
+/* Prints one RR (owner wire name, 8-byte type|class|ttl header, rdata) as a zone-file line. */
+int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
+                      const uint8_t *rdata, uint16_t rdlen);

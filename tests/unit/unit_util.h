@@ -20,7 +20,7 @@
  * dot is accepted: every name is absolute.  Fails the current test on a name
  * that is not valid.  Returns the wire length.
  */
-static inline size_t u_name(const char *text, uint8_t out[DNS_MAX_NAME])
+static inline size_t u_name(const char *text, uint8_t *out)
 {
 	size_t o = 0;
 	const char *p = text;
