@@ -168,3 +168,23 @@ bool journal_next_rr(const uint8_t *rrs, size_t len, size_t *pos, const uint8_t 
 	*pos += (size_t)olen + 10 + *rdlen;
 	return true;
 }
+
+int journal_count(db_t *db, MDB_txn *txn, uint32_t zone_id, size_t *count)
+{
+	*count = 0;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, db->journal, &cur);
+	if (rc != MDB_SUCCESS) {
+		return db_error(rc, "opening journal cursor");
+	}
+	uint8_t key[12];
+	make_key(key, zone_id, 0);
+	MDB_val k = { .mv_size = 12, .mv_data = key }, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == MDB_SUCCESS && k.mv_size == 12 && wire_read_u32(k.mv_data) == zone_id;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		(*count)++;
+	}
+	mdb_cursor_close(cur);
+	return CD_OK;
+}

@@ -55,3 +55,6 @@ int journal_walk_from(db_t *db, MDB_txn *txn, uint32_t zone_id, uint32_t from,
 /* Reads one RR of a list: advances *pos.  Returns false at the end or when malformed. */
 bool journal_next_rr(const uint8_t *rrs, size_t len, size_t *pos, const uint8_t **owner,
                      const uint8_t **header, const uint8_t **rdata, uint16_t *rdlen);
+
+/* Number of changes kept for a zone.  Returns 0 or CD_EDB. */
+int journal_count(db_t *db, MDB_txn *txn, uint32_t zone_id, size_t *count);

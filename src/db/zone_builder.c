@@ -36,6 +36,7 @@ struct zone_builder {
 	zone_builder_progress_cb progress;
 	void *progress_ctx;
 	int errors;
+	bool create_only;
 };
 
 static inline const rec_t *rec_at(const zone_builder_t *zb, size_t i)
@@ -82,6 +83,11 @@ void zone_builder_set_progress(zone_builder_t *zb, zone_builder_progress_cb cb, 
 {
 	zb->progress = cb;
 	zb->progress_ctx = ctx;
+}
+
+void zone_builder_set_create_only(zone_builder_t *zb, bool create_only)
+{
+	zb->create_only = create_only;
 }
 
 size_t zone_builder_count(const zone_builder_t *zb)
@@ -486,6 +492,10 @@ int zone_builder_commit(zone_builder_t *zb, db_t *db, zone_builder_stats_t *stat
 	uint32_t old_id = 0;
 	zone_record_t old;
 	if (zone_store_get(db, txn, zb->apex, &old) == CD_OK) {
+		if (zb->create_only) {
+			ret = CD_EEXISTS;
+			goto abort;
+		}
 		old_id = old.id;
 		acl_count = old.acl_count;
 		for (unsigned i = 0; i < acl_count; i++) {

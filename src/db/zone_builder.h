@@ -48,6 +48,9 @@ void zone_builder_set_progress(zone_builder_t *zb, zone_builder_progress_cb cb, 
 int zone_builder_add(zone_builder_t *zb, const uint8_t *owner, uint16_t type, uint16_t rclass,
                      uint32_t ttl, const uint8_t *rdata, size_t rdlen, unsigned line);
 
+/* Makes commit fail with CD_EEXISTS when the zone exists already (zone create). */
+void zone_builder_set_create_only(zone_builder_t *zb, bool create_only);
+
 /* Number of RRs added so far. */
 size_t zone_builder_count(const zone_builder_t *zb);
 

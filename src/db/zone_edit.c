@@ -524,7 +524,10 @@ static void validate_node(zone_edit_t *ze, const node_t *node, bool is_apex, uns
 	}
 }
 
-/* Rewrites the flags byte of a stored node (and validates it when it changed). */
+/*
+ * Rewrites the flags byte of a stored node.  When why is not NULL, a node
+ * whose flags changed is validated (names the batch did not touch itself).
+ */
 static int set_flags(zone_edit_t *ze, db_t *db, MDB_txn *txn, uint32_t zone_id,
                      const uint8_t *rel, size_t rel_len, uint8_t flags, const char *why)
 {
@@ -548,7 +551,7 @@ static int set_flags(zone_edit_t *ze, db_t *db, MDB_txn *txn, uint32_t zone_id,
 	MDB_val nv = { .mv_size = v.mv_size, .mv_data = copy };
 	rc = mdb_put(txn, db->names, &k, &nv, 0);
 	node_t node;
-	if (rc == MDB_SUCCESS && node_decode(copy, nv.mv_size, &node) == CD_OK) {
+	if (rc == MDB_SUCCESS && why != NULL && node_decode(copy, nv.mv_size, &node) == CD_OK) {
 		validate_node(ze, &node, rel_len == 0, 0, why);
 	}
 	free(copy);
@@ -909,7 +912,7 @@ int zone_edit_apply(zone_edit_t *ze, db_t *db, MDB_txn *txn, zone_edit_result_t 
 		if (occluded) {
 			flags = (uint8_t)((flags & ~NODE_DELEG) | NODE_OCCLUDED);
 		}
-		ret = set_flags(ze, db, txn, zone.id, tn->key, tn->keylen, flags, "");
+		ret = set_flags(ze, db, txn, zone.id, tn->key, tn->keylen, flags, NULL);
 	}
 	for (size_t n = 0; ret == CD_OK && n < ze->nnodes; n++) {
 		tnode_t *tn = &ze->nodes[n];

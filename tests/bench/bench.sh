@@ -13,7 +13,7 @@
 #                   of the slowest server's median UDP saturation rate)
 #   BENCH_LOAD_FRACTION                               (default 0.5)
 #   BENCH_SERVERS   subset/order, e.g. "certdns knot" (default "certdns knot nsd")
-#   BENCH_OUTSTANDING  dnsperf -q for the saturation runs (default 500)
+#   BENCH_OUTSTANDING  dnsperf -q for the saturation runs (default 100)
 #   BENCH_ALLOW_MISMATCH=1  go on when the servers answer a check query differently
 #   BENCH_NO_DOC=1  do not write doc/benchmarks.md (print the report only)
 #

@@ -659,3 +659,44 @@ def dig(server, *args, family=4, timeout=60):
 def drill(server, *args, timeout=60):
     argv = ["drill", "-p", str(server.port)] + list(args) + ["@127.0.0.1"]
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+
+# --------------------------------------------------------------------------
+# Data of the zones in zones/ that many tests refer to
+# --------------------------------------------------------------------------
+
+# SOA records as they appear in negative answers: TTL = min(SOA TTL, MINIMUM).
+ALPHA_NEG_SOA = ("alpha.test. 300 IN SOA ns1.alpha.test. hostmaster.alpha.test. "
+                 "2024060101 7200 3600 1209600 300")
+ALPHA_SOA = ("alpha.test. 3600 IN SOA ns1.alpha.test. hostmaster.alpha.test. "
+             "2024060101 7200 3600 1209600 300")
+BETA_NEG_SOA = "beta.test. 60 IN SOA ns1.alpha.test. hostmaster.beta.test. 7 3600 600 86400 600"
+HOSTED_NEG_SOA = ("hosted.alpha.test. 120 IN SOA ns1.alpha.test. hostmaster.alpha.test. "
+                  "1 3600 600 86400 120")
+
+ALPHA_APEX = [
+    ALPHA_SOA,
+    "alpha.test. 3600 IN NS ns1.alpha.test.",
+    "alpha.test. 3600 IN NS ns2.alpha.test.",
+    "alpha.test. 3600 IN A 192.0.2.1",
+    "alpha.test. 3600 IN AAAA 2001:db8::1",
+    "alpha.test. 3600 IN MX 10 mail.alpha.test.",
+    'alpha.test. 3600 IN TXT "v=spf1 mx -all"',
+    'alpha.test. 3600 IN CAA 0 issue "letsencrypt.org"',
+    'alpha.test. 3600 IN CAA 128 tbs "critical-flag-example"',
+]
+
+SUB_REFERRAL_NS = [
+    "sub.alpha.test. 3600 IN NS ns1.sub.alpha.test.",
+    "sub.alpha.test. 3600 IN NS ns2.sub.alpha.test.",
+    "sub.alpha.test. 3600 IN NS ns.example.invalid.",
+]
+SUB_REFERRAL_GLUE = [
+    "ns1.sub.alpha.test. 3600 IN A 192.0.2.101",
+    "ns1.sub.alpha.test. 3600 IN AAAA 2001:db8::101",
+    "ns2.sub.alpha.test. 3600 IN A 192.0.2.102",
+]
+
+BIG_TXT = [f'big.alpha.test. 3600 IN TXT "big-{i:02d}-{chr(ord("a") + i % 26) * 193}"'
+           for i in range(40)]
+MEDIUM_TXT = [f'medium.alpha.test. 3600 IN TXT "medium-{i:02d}-{"m" * 88}"' for i in range(8)]

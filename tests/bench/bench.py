@@ -1,0 +1,1209 @@
+#!/usr/bin/python3
+"""Benchmark driver: certdnsd vs Knot DNS vs NSD on loopback, one core each.
+
+Called by tests/bench/bench.sh (which documents the environment variables).
+Every server runs on CPU 0 (taskset), dnsperf on CPU 1; runs are interleaved
+(A B C A B C ...) and the report gives medians.  See doc/benchmarks.md.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+ORIGIN = "bench.test."
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class BenchError(Exception):
+    pass
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "")
+    return int(v) if v.strip() else default
+
+
+def env_float(name, default):
+    v = os.environ.get(name, "")
+    return float(v) if v.strip() else default
+
+
+# ---------------------------------------------------------------- processes
+
+class ProcessRegistry:
+    """Every process group we start, also written to a file that bench.sh's
+    trap reads, so nothing outlives the benchmark."""
+
+    def __init__(self, pidfile):
+        self.pidfile = pidfile
+        self.groups = []
+
+    def _write(self):
+        tmp = self.pidfile + ".tmp"
+        with open(tmp, "w") as f:
+            for g in self.groups:
+                f.write("%d\n" % g)
+        os.rename(tmp, self.pidfile)
+
+    def spawn(self, argv, **kw):
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.groups.append(p.pid)
+        self._write()
+        return p
+
+    def forget(self, pid):
+        if pid in self.groups:
+            self.groups.remove(pid)
+            self._write()
+
+    def kill_all(self):
+        for g in list(self.groups):
+            try:
+                os.killpg(g, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 5
+        for g in list(self.groups):
+            while time.time() < deadline and session_pids(g):
+                time.sleep(0.05)
+            try:
+                os.killpg(g, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.groups = []
+        self._write()
+
+
+def read_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    rest = s[s.rindex(")") + 2:].split()
+    return rest   # rest[0] = state, rest[3] = session, rest[11]=utime, rest[12]=stime
+
+
+def session_pids(sid):
+    """Live processes (not zombies) whose session is sid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = read_stat(int(d))
+        except (OSError, ValueError):
+            continue
+        if int(st[3]) == sid and st[0] != "Z":
+            out.append(int(d))
+    return sorted(out)
+
+
+def tids(pid):
+    try:
+        return sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    except OSError:
+        return []
+
+
+def cpu_seconds(pids):
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            st = read_stat(p)
+            total += int(st[11]) + int(st[12])
+        except (OSError, ValueError):
+            pass
+    return total / tck
+
+
+def proc_cpu_times():
+    """{cpuN: (busy, total, steal)} from /proc/stat, in ticks."""
+    res = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if not re.match(r"cpu\d", line):
+                continue
+            parts = line.split()
+            v = [int(x) for x in parts[1:]]
+            total = sum(v[:8])
+            idle = v[3] + v[4]
+            res[parts[0]] = (total - idle, total, v[7] if len(v) > 7 else 0)
+    return res
+
+
+def memory(pids):
+    """Sum over the server's processes of VmRSS, RssAnon, RssFile and Pss, in bytes."""
+    m = {"rss": 0, "anon": 0, "file": 0, "pss": 0}
+    for p in pids:
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k in ("VmRSS", "RssAnon", "RssFile"):
+                        key = {"VmRSS": "rss", "RssAnon": "anon", "RssFile": "file"}[k]
+                        m[key] += int(v.split()[0]) * 1024
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        m["pss"] += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return m
+
+
+def du_bytes(path):
+    out = subprocess.run(["du", "-s", "--block-size=1", path], capture_output=True, text=True)
+    return int(out.stdout.split()[0]) if out.returncode == 0 else None
+
+
+# ---------------------------------------------------------------- ports
+
+def port_in_use(port):
+    for proto in ("-Hlnu", "-Hlnt"):
+        out = subprocess.run(["ss", proto, "sport = :%d" % port], capture_output=True, text=True)
+        if out.stdout.strip():
+            return True
+    # Also try to bind (without SO_REUSEPORT): fails if anyone holds it.
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        finally:
+            s.close()
+    return False
+
+
+def free_port(taken):
+    rnd = random.Random()
+    for _ in range(500):
+        p = rnd.randrange(20000, 60000)
+        if p not in taken and not port_in_use(p):
+            taken.add(p)
+            return p
+    raise BenchError("no free loopback port found")
+
+
+def port_owners(port):
+    """PIDs listening on the UDP/TCP port (from ss -p)."""
+    pids = set()
+    for proto in ("-Hlnup", "-Hlntp"):
+        out = subprocess.run(["ss", proto, "sport = :%d" % port], capture_output=True, text=True)
+        pids.update(int(x) for x in re.findall(r"pid=(\d+)", out.stdout))
+    return pids
+
+
+def udp_socket_info(port):
+    """(receive buffer bytes, kernel drop count) summed over the UDP sockets on port."""
+    out = subprocess.run(["ss", "-Hlnum", "sport = :%d" % port], capture_output=True, text=True)
+    rb = sum(int(x) for x in re.findall(r"\brb(\d+)", out.stdout))
+    drops = sum(int(x) for x in re.findall(r"\bd(\d+)\)", out.stdout))
+    return rb, drops
+
+
+# ---------------------------------------------------------------- DNS probe
+
+def encode_name(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def probe_soa(port, timeout=0.02):
+    """True if the server answers SOA for the origin authoritatively with NOERROR."""
+    qid = random.randrange(65536)
+    pkt = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + encode_name(ORIGIN) + struct.pack("!HH", 6, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(pkt, ("127.0.0.1", port))
+        data, _ = s.recvfrom(4096)
+    except OSError:
+        return False
+    finally:
+        s.close()
+    if len(data) < 12:
+        return False
+    rid, flags, _, an = struct.unpack("!HHHH", data[:8])
+    return rid == qid and (flags & 0x0400) and (flags & 0xF) == 0 and an >= 1
+
+
+# ---------------------------------------------------------------- servers
+
+class Server:
+    name = "?"
+    label = "?"
+
+    def __init__(self, bench, port):
+        self.b = bench
+        self.port = port
+        self.dir = os.path.join(bench.workdir, "run", self.name)
+        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "server.log")
+        self.repins = 0
+        self.notes = []
+
+    def reset_dir(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+
+    def argv(self):
+        raise NotImplementedError
+
+    def prepare(self):
+        """Per-round preparation before start (configs, offline load). Returns metrics."""
+        return {}
+
+    def start(self):
+        if port_in_use(self.port):
+            raise BenchError("%s: port %d is already in use" % (self.name, self.port))
+        metrics = self.prepare()
+        errf = open(self.stderr_path, "a")
+        t0 = time.monotonic()
+        self.proc = self.b.reg.spawn(["taskset", "-c", SERVER_CPU] + self.argv(),
+                                     stdout=errf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        errf.close()
+        deadline = t0 + 900
+        while not probe_soa(self.port):
+            if self.proc.poll() is not None:
+                raise BenchError("%s exited with status %s while starting; see %s"
+                                 % (self.name, self.proc.returncode, self.stderr_path))
+            if time.monotonic() > deadline:
+                raise BenchError("%s did not answer within 900 s" % self.name)
+            time.sleep(0.01)
+        metrics["start_to_answer_s"] = time.monotonic() - t0
+        owners = port_owners(self.port)
+        ours = set(self.pids())
+        if not owners or not owners <= ours:
+            raise BenchError("%s: port %d is held by pids %s, not only by ours %s"
+                             % (self.name, self.port, sorted(owners), sorted(ours)))
+        self.check_affinity("after start")
+        metrics["mem_after_load"] = memory(self.pids())
+        metrics["udp_rcvbuf"] = udp_socket_info(self.port)[0]
+        return metrics
+
+    def pids(self):
+        return session_pids(self.proc.pid) if self.proc else []
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_affinity(self, when):
+        """Every thread of every process must be on CPU 0 only; re-pin those that are not."""
+        bad = []
+        for p in self.pids():
+            for t in tids(p):
+                out = subprocess.run(["taskset", "-p", str(t)], capture_output=True, text=True)
+                m = re.search(r"affinity mask: (\w+)", out.stdout)
+                if not m:
+                    continue   # thread gone
+                if int(m.group(1), 16) != 1 << int(SERVER_CPU):
+                    bad.append((t, m.group(1)))
+                    subprocess.run(["taskset", "-p", "-c", SERVER_CPU, str(t)],
+                                   capture_output=True)
+        if bad:
+            self.repins += len(bad)
+            log("%s: %d thread(s) were not on CPU %s %s (masks %s); re-pinned"
+                % (self.name, len(bad), SERVER_CPU, when, ",".join(m for _, m in bad)))
+        return bad
+
+    def stop(self):
+        if self.proc is None:
+            return
+        pid = self.proc.pid
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(pid, signal.SIGKILL)
+            self.proc.wait()
+        deadline = time.time() + 10
+        while session_pids(pid) and time.time() < deadline:
+            time.sleep(0.05)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.b.reg.forget(pid)
+        self.proc = None
+
+    def disk(self):
+        """(bytes, description)"""
+        raise NotImplementedError
+
+    def version(self):
+        raise NotImplementedError
+
+
+class Certdns(Server):
+    name = "certdns"
+    label = "certdns"
+
+    def prepare(self):
+        self.reset_dir()
+        self.db = os.path.join(self.dir, "db")
+        t0 = time.monotonic()
+        out = subprocess.run(["taskset", "-c", SERVER_CPU, self.b.certdnsctl, "--db", self.db,
+                              "zone", "import", "--origin", ORIGIN, self.b.zone],
+                             capture_output=True, text=True)
+        wall = time.monotonic() - t0
+        if out.returncode != 0:
+            raise BenchError("certdnsctl zone import failed (%d): %s%s"
+                             % (out.returncode, out.stdout, out.stderr))
+        m = re.search(r"imported .*: (\d+) records at (\d+) names.* in ([\d.]+) s", out.stdout)
+        if not m:
+            raise BenchError("cannot parse certdnsctl output: %r" % out.stdout)
+        self.import_line = out.stdout.strip()
+        return {"load_s": float(m.group(3)), "import_wall_s": wall,
+                "records_loaded": int(m.group(1))}
+
+    def argv(self):
+        return [self.b.certdnsd, "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
+                "--workers", "1"]
+
+    def disk(self):
+        return du_bytes(self.db), "du of the LMDB directory"
+
+    def version(self):
+        out = subprocess.run([self.b.certdnsd, "--version"], capture_output=True, text=True)
+        return out.stdout.strip()
+
+
+class Knot(Server):
+    name = "knot"
+    label = "Knot"
+
+    def prepare(self):
+        self.reset_dir()
+        self.conf = os.path.join(self.dir, "knot.conf")
+        os.makedirs(os.path.join(self.dir, "storage"))
+        with open(self.conf, "w") as f:
+            f.write("""server:
+    rundir: "{d}"
+    pidfile: "{d}/knot.pid"
+    listen: 127.0.0.1@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{d}/storage"
+control:
+    listen: "{d}/knot.sock"
+log:
+  - target: stderr
+    any: info
+template:
+  - id: default
+    storage: "{d}/storage"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+    semantic-checks: off
+zone:
+  - domain: {origin}
+    file: "{zone}"
+""".format(d=self.dir, port=self.port, origin=ORIGIN, zone=self.b.zone))
+        # Offline check of the zone file (knotc zone-check works without a server).
+        t0 = time.monotonic()
+        out = subprocess.run(["taskset", "-c", SERVER_CPU, "knotc", "-c", self.conf,
+                              "zone-check", ORIGIN], capture_output=True, text=True)
+        check = time.monotonic() - t0
+        if out.returncode != 0:
+            raise BenchError("knotc zone-check failed: %s%s" % (out.stdout, out.stderr))
+        return {"check_s": check}
+
+    def start(self):
+        metrics = super().start()
+        metrics["load_s"] = metrics["start_to_answer_s"]
+        return metrics
+
+    def argv(self):
+        return ["knotd", "-c", self.conf]
+
+    def disk(self):
+        return (os.path.getsize(self.b.zone),
+                "zone file size (Knot serves from memory; its storage dir holds only "
+                "timers/journal, %s)" % fmt_bytes(du_bytes(os.path.join(self.dir, "storage"))))
+
+    def version(self):
+        out = subprocess.run(["knotd", "--version"], capture_output=True, text=True)
+        return out.stdout.strip().splitlines()[0]
+
+
+class Nsd(Server):
+    name = "nsd"
+    label = "NSD"
+
+    def prepare(self):
+        self.reset_dir()
+        self.conf = os.path.join(self.dir, "nsd.conf")
+        with open(self.conf, "w") as f:
+            f.write("""server:
+    server-count: 1
+    ip-address: 127.0.0.1@{port}
+    port: {port}
+    do-ip6: no
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    zonelistfile: "{d}/zone.list"
+    xfrdfile: "{d}/xfrd.state"
+    xfrdir: "{d}"
+    pidfile: "{d}/nsd.pid"
+    logfile: "{d}/nsd.log"
+    verbosity: 1
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+    zonefiles-write: 0
+    minimal-responses: yes
+remote-control:
+    control-enable: no
+zone:
+    name: "{origin}"
+    zonefile: "{zone}"
+""".format(d=self.dir, port=self.port, origin=ORIGIN, zone=self.b.zone))
+        out = subprocess.run(["nsd-checkconf", self.conf], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise BenchError("nsd-checkconf: %s%s" % (out.stdout, out.stderr))
+        t0 = time.monotonic()
+        out = subprocess.run(["taskset", "-c", SERVER_CPU, "nsd-checkzone", ORIGIN, self.b.zone],
+                             capture_output=True, text=True)
+        check = time.monotonic() - t0
+        if out.returncode != 0:
+            raise BenchError("nsd-checkzone failed: %s%s" % (out.stdout, out.stderr))
+        return {"check_s": check}
+
+    def start(self):
+        metrics = super().start()
+        metrics["load_s"] = metrics["start_to_answer_s"]
+        return metrics
+
+    def argv(self):
+        return ["nsd", "-d", "-c", self.conf]
+
+    def disk(self):
+        return (os.path.getsize(self.b.zone),
+                "zone file size (NSD reads it at start with database \"\"; no nsd.db is built)")
+
+    def version(self):
+        out = subprocess.run(["nsd", "-v"], capture_output=True, text=True)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+
+
+SERVER_CLASSES = {"certdns": Certdns, "knot": Knot, "nsd": Nsd}
+
+
+# ---------------------------------------------------------------- dnsperf
+
+def parse_dnsperf(text):
+    r = {}
+    pats = {
+        "sent": r"Queries sent:\s+(\d+)",
+        "completed": r"Queries completed:\s+(\d+)",
+        "lost": r"Queries lost:\s+(\d+)",
+        "interrupted": r"Queries interrupted:\s+(\d+)",
+        "qps": r"Queries per second:\s+([\d.]+)",
+        "avg_latency": r"Average Latency \(s\):\s+([\d.]+)",
+        "min_latency": r"Average Latency \(s\):\s+[\d.]+ \(min ([\d.]+)",
+        "max_latency": r"Average Latency \(s\):.*max ([\d.]+)\)",
+        "latency_stddev": r"Latency StdDev \(s\):\s+([\d.]+)",
+        "run_time": r"Run time \(s\):\s+([\d.]+)",
+        "reconnections": r"Reconnections:\s+(\d+)",
+    }
+    for k, p in pats.items():
+        m = re.search(p, text)
+        if m:
+            r[k] = float(m.group(1)) if "." in m.group(1) else int(m.group(1))
+    m = re.search(r"Response codes:\s+(.*)", text)
+    r["rcodes"] = {}
+    if m:
+        for name, n in re.findall(r"([A-Z]+) (\d+) \(", m.group(1)):
+            r["rcodes"][name] = int(n)
+    return r
+
+
+def percentile(sorted_vals, q):
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, int(-(-q * len(sorted_vals) // 100)) - 1))
+    return sorted_vals[k]
+
+
+# ---------------------------------------------------------------- checks
+
+def kdig_answer(port, name, qtype, tcp=False):
+    argv = ["taskset", "-c", CLIENT_CPU, "kdig", "@127.0.0.1", "-p", str(port), "+norec",
+            "+noedns", "+nocookie", "+time=2", "+retry=1", name, qtype]
+    if tcp:
+        argv.insert(-2, "+tcp")
+    out = subprocess.run(argv, capture_output=True, text=True)
+    text = out.stdout
+    res = {"status": None, "flags": [], "answer": [], "authority": [], "additional": [],
+           "error": None}
+    m = re.search(r"status: (\w+)", text)
+    if not m:
+        res["error"] = (text + out.stderr).strip()[-300:]
+        return res
+    res["status"] = m.group(1)
+    m = re.search(r";; Flags: ([^;]*);", text)
+    res["flags"] = sorted(m.group(1).split()) if m else []
+    section = None
+    for line in text.splitlines():
+        if line.startswith(";; ANSWER SECTION"):
+            section = "answer"
+        elif line.startswith(";; AUTHORITY SECTION"):
+            section = "authority"
+        elif line.startswith(";; ADDITIONAL SECTION"):
+            section = "additional"
+        elif line.startswith(";;") or not line.strip():
+            if line.startswith(";; Received") or line.startswith(";; Time"):
+                section = None
+            continue
+        elif section:
+            f = line.split()
+            res[section].append(" ".join([f[0].lower()] + f[1:]))
+    for s in ("answer", "authority", "additional"):
+        res[s].sort()
+    return res
+
+
+def compare_answers(results):
+    """results: {server: answer}. Returns (severe_diffs, minor_diffs) as text lines."""
+    severe, minor = [], []
+    names = list(results)
+    ref = results[names[0]]
+    for other in names[1:]:
+        o = results[other]
+        for key in ("error", "status", "flags", "answer", "authority"):
+            if ref[key] != o[key]:
+                severe.append("%s: %s=%r vs %s: %r" % (names[0], key, ref[key], other, o[key]))
+        if ref["additional"] != o["additional"]:
+            minor.append("additional: %s %r vs %s %r" % (names[0], ref["additional"], other,
+                                                        o["additional"]))
+    return severe, minor
+
+
+# ---------------------------------------------------------------- the benchmark
+
+def fmt_bytes(n):
+    if n is None:
+        return "n/a"
+    return "%.1f MiB" % (n / 1048576)
+
+
+class Bench:
+    def __init__(self, args):
+        self.builddir = args.builddir
+        self.srcdir = args.srcdir
+        self.workdir = args.workdir
+        self.reg = ProcessRegistry(args.pidfile)
+        self.records = env_int("BENCH_RECORDS", 1000000)
+        self.seconds = env_int("BENCH_SECONDS", 10)
+        self.rounds = env_int("BENCH_ROUNDS", 3)
+        self.nqueries = env_int("BENCH_QUERIES", 200000)
+        self.outstanding = env_int("BENCH_OUTSTANDING", 100)
+        self.rate = env_int("BENCH_RATE", 0)
+        self.load_fraction = env_float("BENCH_LOAD_FRACTION", 0.5)
+        self.allow_mismatch = os.environ.get("BENCH_ALLOW_MISMATCH") == "1"
+        self.write_doc = os.environ.get("BENCH_NO_DOC") != "1"
+        names = os.environ.get("BENCH_SERVERS", "certdns knot nsd").split()
+        self.server_names = [n for n in names if n in SERVER_CLASSES]
+        if "certdns" not in self.server_names:
+            raise BenchError("BENCH_SERVERS must include certdns")
+        self.runs = []          # every dnsperf run
+        self.loads = []         # every server start
+        self.checks = []        # correctness check summaries
+        self.events = []        # problems seen (text)
+        self.certdns_logs = []  # certdnsd log lines worth reporting
+
+    # ---- setup
+    def setup(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        bindir = os.path.join(self.workdir, "run", "bin")
+        os.makedirs(bindir, exist_ok=True)
+        # Copy the binaries: someone may rebuild the tree while we measure.
+        for b in ("certdnsd", "certdnsctl"):
+            shutil.copy2(os.path.join(self.builddir, b), os.path.join(bindir, b))
+        self.certdnsd = os.path.join(bindir, "certdnsd")
+        self.certdnsctl = os.path.join(bindir, "certdnsctl")
+        self.git = self.git_state()
+        log("generating (or reusing) a %d-record zone and %d queries in %s"
+            % (self.records, self.nqueries, self.workdir))
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, os.path.join(HERE, "zonegen.py"),
+                              str(self.records), str(self.nqueries), self.workdir],
+                             capture_output=True, text=True, check=True)
+        self.zone, self.queries, self.checkfile = out.stdout.split()
+        with open(self.zone + ".count") as f:
+            self.zone_records = int(f.read())
+        log("zone %s (%d records, %s), queries %s (%.1f s)"
+            % (self.zone, self.zone_records, fmt_bytes(os.path.getsize(self.zone)),
+               self.queries, time.monotonic() - t0))
+        taken = set()
+        self.servers = [SERVER_CLASSES[n](self, free_port(taken)) for n in self.server_names]
+        for s in self.servers:
+            log("%s will listen on 127.0.0.1:%d" % (s.name, s.port))
+
+    def git_state(self):
+        try:
+            head = subprocess.run(["git", "-C", self.srcdir, "rev-parse", "--short", "HEAD"],
+                                  capture_output=True, text=True).stdout.strip()
+            dirty = subprocess.run(["git", "-C", self.srcdir, "status", "--porcelain", "--",
+                                    "src"], capture_output=True, text=True).stdout.strip()
+            return head + (" (src/ modified)" if dirty else "")
+        except OSError:
+            return "unknown"
+
+    # ---- correctness
+    def sanity_check(self, rnd):
+        with open(self.checkfile) as f:
+            checks = [line.split() for line in f if line.strip()]
+        severe, minor = [], []
+        for cat, name, qtype in checks:
+            for tcp in (False, True) if cat == "apex" else (False,):
+                results = {s.name: kdig_answer(s.port, name, qtype, tcp) for s in self.servers}
+                sev, mi = compare_answers(results)
+                tag = "%s %s %s%s" % (cat, name, qtype, " (TCP)" if tcp else "")
+                severe += ["%s: %s" % (tag, d) for d in sev]
+                minor += ["%s: %s" % (tag, d) for d in mi]
+                for sname, r in results.items():
+                    if r["error"]:
+                        severe.append("%s: %s gave no answer: %s" % (tag, sname, r["error"]))
+        summary = {"round": rnd, "queries": len(checks) + 3, "severe": severe, "minor": minor}
+        self.checks.append(summary)
+        log("round %d check: %d names, %d different answers, %d additional-section differences"
+            % (rnd, len(checks), len(severe), len(minor)))
+        for d in severe[:20]:
+            log("  DIFFERENT: " + d)
+        if severe and not self.allow_mismatch:
+            raise BenchError("the servers answer differently (BENCH_ALLOW_MISMATCH=1 to go on)")
+
+    # ---- one dnsperf run
+    def dnsperf(self, server, kind, rnd, rate=None):
+        port = server.port
+        argv = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(port),
+                "-d", self.queries, "-c", "4", "-T", "1", "-l", str(self.seconds)]
+        if kind == "udp":
+            argv += ["-q", str(self.outstanding)]
+        elif kind == "tcp":
+            argv += ["-m", "tcp", "-q", str(self.outstanding)]
+        elif kind == "latency":
+            # A high outstanding limit, so the -Q rate and not the window paces the
+            # sending (no coordinated omission); -v prints each query's latency.
+            argv += ["-Q", str(rate), "-q", "20000", "-v"]
+        extra = os.environ.get("BENCH_DNSPERF_ARGS", "").split()
+        argv += extra
+        outpath = os.path.join(self.workdir, "run", "dnsperf-%s-%s-%d.out" % (server.name, kind, rnd))
+        errpath = outpath[:-4] + ".err"
+        pids = server.pids()
+        drops_before = udp_socket_info(port)[1]
+        server_cpu_before = cpu_seconds(pids)
+        sys0 = proc_cpu_times()
+        t0 = time.monotonic()
+        with open(outpath, "w") as out, open(errpath, "w") as err:
+            p = self.reg.spawn(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            try:
+                p.wait(self.seconds + 120)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                self.events.append("dnsperf %s %s round %d hung; killed" % (server.name, kind, rnd))
+            self.reg.forget(p.pid)
+        wall = time.monotonic() - t0
+        server_cpu = cpu_seconds(pids) - server_cpu_before
+        kernel_drops = udp_socket_info(port)[1] - drops_before
+        sys1 = proc_cpu_times()
+        tck = os.sysconf("SC_CLK_TCK")
+        c = "cpu" + SERVER_CPU
+        busy0 = (sys1[c][0] - sys0[c][0]) / tck
+        steal0 = (sys1[c][2] - sys0[c][2]) / tck
+        with open(outpath) as f:
+            text = f.read()
+        with open(errpath) as f:
+            errtext = f.read()
+        r = parse_dnsperf(text)
+        r.update({"server": server.name, "kind": kind, "round": rnd, "rate": rate,
+                  "wall": wall, "server_cpu_s": server_cpu, "kernel_drops": kernel_drops,
+                  "cpu0_busy_s": busy0, "cpu0_steal_s": steal0,
+                  "cpu0_other_pct": max(0.0, (busy0 - server_cpu) / wall * 100) if wall else None,
+                  "dnsperf_rc": p.returncode})
+        if r.get("completed") and server_cpu > 0:
+            r["qps_per_cpu_s"] = r["completed"] / server_cpu
+        warn = [l for l in errtext.splitlines() if l.strip()]
+        r["stderr_lines"] = len(warn)
+        r["stderr_sample"] = warn[:5]
+        if kind == "latency":
+            lat, lost = [], 0
+            for line in text.splitlines():
+                if not line.startswith("> "):
+                    continue
+                f = line.split()
+                if f[1] == "T":
+                    lost += 1
+                else:
+                    try:
+                        lat.append(float(f[-1]))
+                    except ValueError:
+                        pass
+            lat.sort()
+            # Lost queries count as slower than any answer (infinitely slow).
+            full = lat + [float("inf")] * lost
+            r["lat_n"] = len(lat)
+            r["lat_lost_v"] = lost
+            for q in (50, 90, 99, 99.9):
+                r["p%s" % q] = percentile(full, q)
+            r["p99_answered"] = percentile(lat, 99)
+            r["lat_mean"] = statistics.fmean(lat) if lat else None
+            r["lat_max_answered"] = lat[-1] if lat else None
+            os.remove(outpath)      # the -v output is large; keep the summary only
+        if p.returncode != 0 or "qps" not in r:
+            self.events.append("dnsperf %s %s round %d: exit %s, stderr: %s"
+                               % (server.name, kind, rnd, p.returncode, warn[:3]))
+        if not server.alive():
+            self.events.append("%s DIED during the %s run of round %d (exit status %s)"
+                               % (server.name, kind, rnd, server.proc.returncode))
+            raise BenchError("%s died during a %s run; see %s"
+                             % (server.name, kind, server.stderr_path))
+        bad = server.check_affinity("after %s run %d" % (kind, rnd))
+        r["affinity_fixed"] = len(bad)
+        self.runs.append(r)
+        desc = "%.0f q/s" % r.get("qps", 0)
+        if kind == "latency":
+            desc += ", mean %.3f ms, p99 %s ms" % ((r["lat_mean"] or 0) * 1e3,
+                                                   fmt_ms(r.get("p99")))
+        log("  %-8s %-7s round %d: %s, lost %s of %s (%d dropped by the kernel at the server's "
+            "socket), server CPU %.1f s, CPU%s others %.0f%%"
+            % (server.name, kind, rnd, desc, r.get("lost"), r.get("sent"), kernel_drops,
+               server_cpu, SERVER_CPU, r["cpu0_other_pct"] or 0))
+        return r
+
+    # ---- rounds
+    def start_servers(self, rnd):
+        for s in self.servers:
+            log("round %d: starting %s" % (rnd, s.name))
+            m = s.start()
+            m.update({"server": s.name, "round": rnd})
+            disk, desc = s.disk()
+            m["disk"] = disk
+            s.disk_desc = desc
+            self.loads.append(m)
+            log("  %s answering after %.2f s (load %.2f s), RSS %s, PSS %s"
+                % (s.name, m["start_to_answer_s"], m["load_s"],
+                   fmt_bytes(m["mem_after_load"]["rss"]), fmt_bytes(m["mem_after_load"]["pss"])))
+
+    def stop_servers(self):
+        for s in self.servers:
+            if s.proc is not None:
+                rc_before = s.proc.poll()
+                s.stop()
+                if rc_before is not None:
+                    self.events.append("%s had exited with status %s before being stopped"
+                                       % (s.name, rc_before))
+        self.collect_certdns_log()
+
+    def collect_certdns_log(self):
+        s = self.by_name("certdns")
+        try:
+            with open(s.stderr_path) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return
+        for l in lines:
+            if re.search(r"\b(error|warning|warn|crit|fatal)\b", l, re.I) or "served" in l:
+                self.certdns_logs.append(l)
+
+    def by_name(self, name):
+        for s in self.servers:
+            if s.name == name:
+                return s
+        return None
+
+    def run(self):
+        self.setup()
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        for rnd in range(1, self.rounds + 1):
+            self.start_servers(rnd)
+            self.sanity_check(rnd)
+            order = self.servers if rnd % 2 else list(reversed(self.servers))
+            for kind in ("udp", "tcp"):
+                for s in order:
+                    self.dnsperf(s, kind, rnd)
+            for s in self.servers:
+                m = [l for l in self.loads if l["server"] == s.name and l["round"] == rnd][0]
+                m["mem_after_bench"] = memory(s.pids())
+            if rnd < self.rounds:
+                self.stop_servers()
+        # Latency at a fixed offered load, on the servers of the last round.
+        if self.rate <= 0:
+            sat = [self.median_of(s.name, "udp", "qps") for s in self.servers]
+            self.rate = int(min(sat) * self.load_fraction)
+            self.rate_how = ("%.0f%% of the slowest server's median UDP saturation rate"
+                             % (self.load_fraction * 100))
+        else:
+            self.rate_how = "set by BENCH_RATE"
+        log("latency runs at %d q/s (%s)" % (self.rate, self.rate_how))
+        for rnd in range(1, self.rounds + 1):
+            order = self.servers if rnd % 2 else list(reversed(self.servers))
+            for s in order:
+                self.dnsperf(s, "latency", rnd, rate=self.rate)
+        self.stop_servers()
+        self.finished = datetime.datetime.now(datetime.timezone.utc)
+
+    # ---- results
+    def values(self, server, kind, key):
+        return [r[key] for r in self.runs
+                if r["server"] == server and r["kind"] == kind and r.get(key) is not None]
+
+    def median_of(self, server, kind, key):
+        v = self.values(server, kind, key)
+        return statistics.median(v) if v else None
+
+    def load_values(self, server, key, sub=None):
+        out = []
+        for l in self.loads:
+            if l["server"] != server or key not in l:
+                continue
+            out.append(l[key][sub] if sub else l[key])
+        return out
+
+    def report(self):
+        names = [s.name for s in self.servers]
+        labels = {s.name: s.label for s in self.servers}
+        others = [n for n in names if n != "certdns"]
+
+        def med(vals):
+            vals = [v for v in vals if v is not None]
+            return statistics.median(vals) if vals else None
+
+        rows = []   # (metric, {server: value}, formatter, better)
+
+        def row(metric, vals, fmt, better):
+            rows.append((metric, vals, fmt, better))
+
+        row("UDP queries/s at saturation", {n: self.median_of(n, "udp", "qps") for n in names},
+            fmt_qps, "higher")
+        row("UDP queries per server CPU-second", {n: self.median_of(n, "udp", "qps_per_cpu_s")
+                                                  for n in names}, fmt_qps, "higher")
+        row("UDP queries lost (all rounds)", {n: sum(self.values(n, "udp", "lost"))
+                                              for n in names}, fmt_int, "lower")
+        row("TCP queries/s at saturation", {n: self.median_of(n, "tcp", "qps") for n in names},
+            fmt_qps, "higher")
+        row("TCP queries lost (all rounds)", {n: sum(self.values(n, "tcp", "lost"))
+                                              for n in names}, fmt_int, "lower")
+        row("Latency mean at %s q/s (ms)" % fmt_qps(self.rate),
+            {n: ms(self.median_of(n, "latency", "lat_mean")) for n in names}, fmt_ms3, "lower")
+        row("Latency p50 (ms)", {n: ms(self.median_of(n, "latency", "p50")) for n in names},
+            fmt_ms3, "lower")
+        row("Latency p99 (ms)", {n: ms(self.median_of(n, "latency", "p99")) for n in names},
+            fmt_ms3, "lower")
+        row("Latency p99.9 (ms)", {n: ms(self.median_of(n, "latency", "p99.9")) for n in names},
+            fmt_ms3, "lower")
+        row("Latency p99 of the answered queries only (ms)",
+            {n: ms(self.median_of(n, "latency", "p99_answered")) for n in names}, fmt_ms3, "lower")
+        row("Latency runs: queries lost (all rounds)",
+            {n: sum(self.values(n, "latency", "lost")) for n in names}, fmt_int, "lower")
+        row("UDP queries dropped in the server's socket buffer (all runs)",
+            {n: sum(self.values(n, "udp", "kernel_drops") + self.values(n, "latency", "kernel_drops"))
+             for n in names}, fmt_int, "lower")
+        row("UDP socket receive buffer (KiB)",
+            {n: kib(med(self.load_values(n, "udp_rcvbuf"))) for n in names}, fmt_mib, "n/a")
+        row("Zone load (s)", {n: med(self.load_values(n, "load_s")) for n in names},
+            fmt_s, "lower")
+        row("Start to first answer (s)", {n: med(self.load_values(n, "start_to_answer_s"))
+                                          for n in names}, fmt_s, "lower")
+        row("Offline zone check (s)", {n: med(self.load_values(n, "check_s")) for n in names},
+            fmt_s, "lower")
+        row("RSS after load (MiB)", {n: mib(med(self.load_values(n, "mem_after_load", "rss")))
+                                     for n in names}, fmt_mib, "lower")
+        row("PSS after load (MiB)", {n: mib(med(self.load_values(n, "mem_after_load", "pss")))
+                                     for n in names}, fmt_mib, "lower")
+        row("RSS after the UDP/TCP runs (MiB)",
+            {n: mib(med(self.load_values(n, "mem_after_bench", "rss"))) for n in names},
+            fmt_mib, "lower")
+        row("Size on disk (MiB)", {n: mib(med(self.load_values(n, "disk"))) for n in names},
+            fmt_mib, "lower")
+
+        L = []
+        L.append("# certdns benchmarks")
+        L.append("")
+        L.append("Generated by `make bench` (tests/bench/bench.sh) on %s UTC; every figure below "
+                 "comes from that run. Rerun it to refresh this page."
+                 % self.started.strftime("%Y-%m-%d %H:%M"))
+        L.append("")
+        L.append("## Setup")
+        L.append("")
+        for k, v in self.machine():
+            L.append("- %s: %s" % (k, v))
+        L.append("- zone: %d records (%s as an RFC 1035 file), origin `%s`; %d-line query file"
+                 % (self.zone_records, fmt_bytes(os.path.getsize(self.zone)), ORIGIN,
+                    self.nqueries))
+        L.append("- %d round%s, each server in turn (A B C, then C B A, ...), %d s per dnsperf run"
+                 % (self.rounds, "" if self.rounds == 1 else "s", self.seconds))
+        L.append("- every server on CPU %s (taskset; one UDP worker, one TCP worker), dnsperf on "
+                 "CPU %s (`-c 4 -T 1`); loopback, IPv4, queries without EDNS"
+                 % (SERVER_CPU, CLIENT_CPU))
+        L.append("")
+        L.append("## Results (medians over the rounds)")
+        L.append("")
+        head = "| metric | " + " | ".join(labels[n] for n in names) + " | " + \
+            " | ".join("certdns/%s" % labels[n] for n in others) + " |"
+        L.append(head)
+        L.append("|" + "---|" * (1 + len(names) + len(others)))
+        for metric, vals, fmt, better in rows:
+            cells = [fmt(vals.get(n)) for n in names]
+            ratios = []
+            for n in others:
+                a, b = vals.get("certdns"), vals.get(n)
+                ratios.append("%.2f" % (a / b) if a is not None and b else "n/a")
+            L.append("| %s | %s | %s |" % (metric, " | ".join(cells), " | ".join(ratios)))
+        L.append("")
+        L.append("Ratios are certdns divided by the other server: above 1 is better for "
+                 "queries/s, below 1 is better for latency, time, memory and size.")
+        L.append("")
+        L.append("## How each figure is measured")
+        L.append("")
+        L.append("- **Saturation** (UDP, TCP): `dnsperf -c 4 -T 1 -q %d -l %d` (`-m tcp` for TCP: "
+                 "4 connections, pipelined), the query rate dnsperf reports. *Per server "
+                 "CPU-second* divides the completed queries by the CPU time the server's "
+                 "processes used during the run (utime+stime from /proc): it is less sensitive "
+                 "to other load on CPU %s than the raw rate." % (self.outstanding, self.seconds,
+                                                                   SERVER_CPU))
+        L.append("- **Latency**: `dnsperf -Q %d -q 20000 -v` (%s), i.e. a fixed offered load "
+                 "below saturation; the outstanding window is large so that the rate, not the "
+                 "window, paces the queries. `-v` prints each query's latency (time from "
+                 "dnsperf sending it to dnsperf reading the answer, so dnsperf's own delays "
+                 "are included); percentiles are nearest-rank over every query of the run, "
+                 "a lost query (`> T`) counting as infinitely slow. dnsperf 2.10 has no "
+                 "latency histogram option." % (self.rate, self.rate_how))
+        L.append("- **Zone load**: certdns: the time `certdnsctl zone import` prints (parse + "
+                 "write to LMDB; the daemon then maps the database and answers at once). Knot "
+                 "and NSD: from starting the daemon to its first authoritative SOA answer "
+                 "(polled every 10 ms over UDP), i.e. parsing the zone file and building the "
+                 "in-memory zone. *Start to first answer* is that time for all three. "
+                 "*Offline zone check*: `knotc zone-check` and `nsd-checkzone`.")
+        L.append("- **Memory**: sum of VmRSS (and of PSS, which does not double count pages "
+                 "shared between NSD's processes) over every process of the server, once "
+                 "it answers and again after the UDP/TCP runs. certdns serves from a "
+                 "memory-mapped LMDB file: its pages count as RSS (RssFile) only once touched, "
+                 "and belong to the page cache.")
+        L.append("- **Disk**: " + "; ".join("%s: %s" % (s.label, s.disk_desc)
+                                            for s in self.servers) + ".")
+        L.append("- **Lost** is dnsperf's count of queries without an answer within its 5 s "
+                 "timeout. *Dropped in the server's socket buffer* is the kernel's drop counter "
+                 "of the server's UDP socket (`ss -m`, `d`), read before and after each run: "
+                 "queries that arrived while the receive buffer was full (the server was "
+                 "not scheduled or not reading fast enough).")
+        L.append("- Configurations: Knot `udp-workers: 1`, `tcp-workers: 1`, "
+                 "`background-workers: 1`, `journal-content: none`, `zonefile-sync: -1`; NSD "
+                 "`server-count: 1`, `rrl-ratelimit: 0`, `minimal-responses: yes` (like Knot and "
+                 "certdns it then adds no NS records to positive answers), `database: \"\"`; "
+                 "certdnsd `--workers 1`. The configs are in $BENCH_DIR/run/*/.")
+        L.append("- Every round starts the servers afresh (certdns re-imports into a new "
+                 "database) and checks their answers before measuring.")
+        L.append("")
+        L.append("## Correctness checks")
+        L.append("")
+        nchk = self.checks[0]["queries"] if self.checks else 0
+        L.append("Before measuring, each round sends the same %d queries (every category of the "
+                 "query mix, at both ends and the middle of the zone, plus the apex over UDP and "
+                 "TCP) to every server with `kdig +norec +noedns` and compares status, flags, "
+                 "answer and authority sections (sorted)." % nchk)
+        L.append("")
+        for c in self.checks:
+            L.append("- round %d: %d different answers, %d differences in the additional "
+                     "section" % (c["round"], len(c["severe"]), len(c["minor"])))
+        seen = set()
+        for c in self.checks:
+            for d in c["severe"] + c["minor"]:
+                if d not in seen and len(seen) < 30:
+                    seen.add(d)
+                    L.append("  - `%s`" % d.replace("`", "'"))
+        L.append("")
+        L.append("Response codes of the first UDP saturation run (same query file for all):")
+        L.append("")
+        for n in names:
+            r = [x for x in self.runs if x["server"] == n and x["kind"] == "udp"]
+            if r and r[0].get("completed"):
+                tot = r[0]["completed"]
+                L.append("- %s: %s" % (labels[n], ", ".join(
+                    "%s %.1f%%" % (k, v * 100.0 / tot) for k, v in sorted(r[0]["rcodes"].items()))))
+        L.append("")
+        L.append("## Every run")
+        L.append("")
+        L.append("| server | kind | round | queries/s | sent | lost | dropped at server socket | "
+                 "server CPU (s) | CPU%s used by others (%%) | mean / p99 latency (ms) |"
+                 % SERVER_CPU)
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for r in self.runs:
+            latc = ""
+            if r["kind"] == "latency":
+                latc = "%s / %s" % (fmt_ms3(ms(r.get("lat_mean"))), fmt_ms3(ms(r.get("p99"))))
+            L.append("| %s | %s | %d | %s | %s | %s | %s | %.1f | %.0f | %s |"
+                     % (labels[r["server"]], r["kind"], r["round"], fmt_qps(r.get("qps")),
+                        r.get("sent", "?"), r.get("lost", "?"),
+                        r["kernel_drops"] if r["kind"] != "tcp" else "", r["server_cpu_s"],
+                        r["cpu0_other_pct"] or 0, latc))
+        L.append("")
+        repins = {s.label: s.repins for s in self.servers}
+        L.append("Threads found off CPU %s and re-pinned: %s." % (SERVER_CPU, ", ".join(
+            "%s %d" % (k, v) for k, v in repins.items())))
+        if self.events or self.certdns_logs:
+            L.append("")
+            L.append("## Events and certdnsd log")
+            L.append("")
+            for e in self.events:
+                L.append("- " + e)
+            for l in self.certdns_logs:
+                L.append("- certdnsd log: `%s`" % l)
+        L.append("")
+        return "\n".join(L)
+
+    def machine(self):
+        model = "?"
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        m = re.search(r"Model name:\s+(.*)", out)
+        if m:
+            model = m.group(1).strip()
+        hyp = re.search(r"Hypervisor vendor:\s+(.*)", out)
+        load = open("/proc/loadavg").read().split()[:3]
+        return [
+            ("CPU", "%s, %d cores%s" % (model, os.cpu_count(),
+                                         (" (%s VM)" % hyp.group(1).strip()) if hyp else "")),
+            ("kernel", platform.release()),
+            ("certdns", "%s, commit %s" % (self.by_name("certdns").version(), self.git)),
+        ] + [(s.label, s.version()) for s in self.servers if s.name != "certdns"] + [
+            ("dnsperf", subprocess.run(["dnsperf", "-h"], capture_output=True, text=True)
+             .stderr.strip().splitlines()[-1]),
+            ("load average at the end", " ".join(load)),
+        ]
+
+    def save_raw(self):
+        path = os.path.join(self.workdir, "results.json")
+        with open(path, "w") as f:
+            json.dump({"runs": self.runs, "loads": self.loads, "checks": self.checks,
+                       "events": self.events, "rate": self.rate,
+                       "certdns_log": self.certdns_logs}, f, indent=1, default=str)
+        return path
+
+
+def ms(v):
+    return None if v is None else v * 1000.0
+
+
+def kib(v):
+    return None if v is None else v / 1024.0
+
+
+def mib(v):
+    return None if v is None else v / 1048576.0
+
+
+def fmt_qps(v):
+    return "n/a" if v is None else "{:,.0f}".format(v)
+
+
+def fmt_int(v):
+    return "n/a" if v is None else "{:,d}".format(int(v))
+
+
+def fmt_ms(v):
+    if v is None:
+        return "n/a"
+    if v == float("inf"):
+        return "lost"
+    return "%.3f" % (v * 1000)
+
+
+def fmt_ms3(v):
+    if v is None:
+        return "n/a"
+    if v == float("inf"):
+        return "lost"
+    return "%.3f" % v
+
+
+def fmt_s(v):
+    return "n/a" if v is None else "%.2f" % v
+
+
+def fmt_mib(v):
+    return "n/a" if v is None else "%.1f" % v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", required=True)
+    ap.add_argument("--srcdir", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--pidfile", required=True)
+    args = ap.parse_args()
+
+    def on_signal(signum, frame):
+        raise Interrupted("signal %d" % signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    bench = Bench(args)
+    status = 0
+    try:
+        bench.run()
+        text = bench.report()
+        raw = bench.save_raw()
+        if bench.write_doc:
+            doc = os.path.join(args.srcdir, "doc", "benchmarks.md")
+            os.makedirs(os.path.dirname(doc), exist_ok=True)
+            with open(doc, "w") as f:
+                f.write(text)
+            log("wrote %s; raw results in %s" % (doc, raw))
+        print()
+        print(text)
+    except BenchError as e:
+        log("FAILED: %s" % e)
+        for ev in bench.events:
+            log("  " + ev)
+        status = 1
+    except (KeyboardInterrupt, Interrupted) as e:
+        log("interrupted (%s); stopping everything" % (e or "Ctrl-C"))
+        status = 130
+    finally:
+        for s in getattr(bench, "servers", []):
+            try:
+                s.stop()
+            except Exception:
+                pass
+        bench.reg.kill_all()
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
