@@ -158,8 +158,9 @@ static void xfr_send_next(tcp_conn_t *conn)
 		return;
 	}
 	if (last) {
-		log_info("zone transfer to a client done: serial %u, %zu records",
-		         xfr_out_serial(conn->xfr), xfr_out_rr_count(conn->xfr));
+		char what[512];
+		xfr_out_describe(conn->xfr, what, sizeof(what));
+		log_info("%s", what);
 		xfr_out_free(conn->xfr);
 		conn->xfr = NULL;
 		/* Back to queries: anything pipelined behind the transfer is answered now. */
@@ -180,7 +181,8 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 	if (verdict == QUERY_OK && q.opcode == DNS_OPCODE_QUERY && q.qclass == DNS_CLASS_IN &&
 	    (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)) {
 		xfr_out_t *x = NULL;
-		int rcode = xfr_out_begin(w->cfg->db, (const struct sockaddr *)&conn->peer, msg, &q, &x);
+		int rcode = xfr_out_begin(w->cfg->db, (const struct sockaddr *)&conn->peer, msg, len,
+		                          &q, &x);
 		if (rcode == 0) {
 			worker_count_rcode(w, DNS_RCODE_NOERROR);
 			conn->xfr = x;

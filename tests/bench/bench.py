@@ -651,11 +651,13 @@ class Bench:
         os.makedirs(self.workdir, exist_ok=True)
         bindir = os.path.join(self.workdir, "run", "bin")
         os.makedirs(bindir, exist_ok=True)
-        # Copy the binaries: someone may rebuild the tree while we measure.
-        for b in ("certdnsd", "certdnsctl"):
-            shutil.copy2(os.path.join(self.builddir, b), os.path.join(bindir, b))
-        self.certdnsd = os.path.join(bindir, "certdnsd")
-        self.certdnsctl = os.path.join(bindir, "certdnsctl")
+        # Copy the binaries: someone may rebuild the tree while we measure.  The
+        # daemon's copy has a name without "certdnsd" in it, so that a test
+        # suite's `pkill certdnsd` on the same machine does not stop it mid-run.
+        self.certdnsd = os.path.join(bindir, "cdnsd-bench")
+        self.certdnsctl = os.path.join(bindir, "cdnsctl-bench")
+        shutil.copy2(os.path.join(self.builddir, "certdnsd"), self.certdnsd)
+        shutil.copy2(os.path.join(self.builddir, "certdnsctl"), self.certdnsctl)
         self.git = self.git_state()
         log("generating (or reusing) a %d-record zone and %d queries in %s"
             % (self.records, self.nqueries, self.workdir))
@@ -790,8 +792,15 @@ class Bench:
             self.events.append("dnsperf %s %s round %d: exit %s, stderr: %s"
                                % (server.name, kind, rnd, p.returncode, warn[:3]))
         if not server.alive():
-            self.events.append("%s DIED during the %s run of round %d (exit status %s)"
-                               % (server.name, kind, rnd, server.proc.returncode))
+            why = ""
+            try:
+                with open(server.stderr_path) as f:
+                    if "received SIGTERM" in f.read():
+                        why = " after a SIGTERM that the benchmark did not send"
+            except OSError:
+                pass
+            self.events.append("%s stopped during the %s run of round %d (exit status %s)%s"
+                               % (server.name, kind, rnd, server.proc.returncode, why))
             raise BenchError("%s died during a %s run; see %s"
                              % (server.name, kind, server.stderr_path))
         bad = server.check_affinity("after %s run %d" % (kind, rnd))

@@ -237,6 +237,9 @@ def make_query(qname, qtype, qclass="IN", *, edns=None, payload=EDNS_PAYLOAD, do
         use_edns = 0
     q = dns.message.make_query(qname, qtype, qclass, use_edns=use_edns, payload=payload,
                                want_dnssec=do, options=options)
+    if use_edns is not False and use_edns > 0:
+        # make_query treats 1 like True (EDNS0): set the version explicitly.
+        q.use_edns(use_edns, ednsflags=q.ednsflags, payload=payload, options=options)
     if not rd:
         q.flags &= ~dns.flags.RD
     else:

@@ -1,0 +1,121 @@
+#include "dns/tsig.h"
+
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/error.h"
+
+/* ldns names its algorithms as absolute domain names. */
+static const char *tsig_ldns_alg_name(const char *alg, char *buf, size_t len)
+{
+	if (strcasecmp(alg, "hmac-md5") == 0) {
+		return "hmac-md5.sig-alg.reg.int.";
+	}
+	snprintf(buf, len, "%s.", alg);
+	return buf;
+}
+
+static void copy_mac(tsig_ctx_t *tc, const ldns_rr *tsig)
+{
+	const ldns_rdf *mac = tsig ? ldns_rr_rdf(tsig, 3) : NULL;
+	tc->mac_len = 0;
+	if (mac != NULL && ldns_rdf_size(mac) <= sizeof(tc->mac)) {
+		memcpy(tc->mac, ldns_rdf_data(mac), ldns_rdf_size(mac));
+		tc->mac_len = ldns_rdf_size(mac);
+	}
+}
+
+int tsig_verify_request(const uint8_t *wire, size_t len, tsig_lookup_cb lookup, void *lctx,
+                        tsig_ctx_t *tc, char *key_name, size_t key_name_len)
+{
+	memset(tc, 0, sizeof(*tc));
+	key_name[0] = '\0';
+	ldns_pkt *pkt = NULL;
+	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK) {
+		return TSIG_ERR_BADSIG;
+	}
+	int ret = TSIG_ERR_BADKEY;
+	const ldns_rr *tsig = ldns_pkt_tsig(pkt);
+	if (tsig == NULL || ldns_rr_rd_count(tsig) < 7) {
+		goto out;
+	}
+	char *owner = ldns_rdf2str(ldns_rr_owner(tsig));
+	char *alg = ldns_rdf2str(ldns_rr_rdf(tsig, 0));
+	if (owner != NULL) {
+		snprintf(key_name, key_name_len, "%s", owner);
+	}
+	bool found = owner != NULL && alg != NULL && lookup(lctx, owner, &tc->key) == CD_OK;
+	if (found) {
+		char buf[64];
+		const char *want = tsig_ldns_alg_name(tc->key.algorithm, buf, sizeof(buf));
+		found = strcasecmp(want, alg) == 0;
+	}
+	free(owner);
+	free(alg);
+	if (!found) {
+		goto out;
+	}
+	ret = TSIG_ERR_BADSIG;
+	if (!ldns_pkt_tsig_verify(pkt, wire, len, tc->key.name, tc->key.secret, NULL)) {
+		goto out;
+	}
+	uint64_t signed_at = ldns_rdf2native_time_t(ldns_rr_rdf(tsig, 1));
+	uint16_t fudge = ldns_rdf2native_int16(ldns_rr_rdf(tsig, 2));
+	int64_t now = (int64_t)time(NULL);
+	if (now - (int64_t)signed_at > fudge || (int64_t)signed_at - now > fudge) {
+		ret = TSIG_ERR_BADTIME;
+		goto out;
+	}
+	copy_mac(tc, tsig);
+	ret = 0;
+out:
+	ldns_pkt_free(pkt);
+	return ret;
+}
+
+static size_t sign(tsig_ctx_t *tc, uint8_t *buf, size_t len, size_t cap, bool timers_only)
+{
+	ldns_pkt *pkt = NULL;
+	if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK) {
+		return 0;
+	}
+	size_t out_len = 0;
+	uint8_t *out = NULL;
+	ldns_rdf *prev = NULL;
+	if (tc->mac_len > 0) {
+		prev = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, tc->mac_len, tc->mac);
+	}
+	char abuf[64];
+	const char *alg = tsig_ldns_alg_name(tc->key.algorithm, abuf, sizeof(abuf));
+	if (ldns_pkt_tsig_sign_next(pkt, tc->key.name, tc->key.secret, TSIG_FUDGE, alg, prev,
+	                            timers_only) == LDNS_STATUS_OK &&
+	    ldns_pkt2wire(&out, pkt, &out_len) == LDNS_STATUS_OK && out_len <= cap) {
+		memcpy(buf, out, out_len);
+		copy_mac(tc, ldns_pkt_tsig(pkt));
+	} else {
+		out_len = 0;
+	}
+	free(out);
+	ldns_rdf_deep_free(prev);
+	ldns_pkt_free(pkt);
+	return out_len;
+}
+
+size_t tsig_sign_response(tsig_ctx_t *tc, uint8_t *buf, size_t len, size_t cap)
+{
+	/* RFC 8945 5.3.1: later messages of a stream cover the previous MAC and the timers. */
+	size_t n = sign(tc, buf, len, cap, tc->messages > 0);
+	tc->messages++;
+	return n;
+}
+
+size_t tsig_sign_request(tsig_ctx_t *tc, const tsig_key_t *key, uint8_t *buf, size_t len,
+                         size_t cap)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->key = *key;
+	return sign(tc, buf, len, cap, false);
+}
