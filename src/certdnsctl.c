@@ -47,6 +47,15 @@ static void usage(FILE *out)
 	        "  record batch ZONE [FILE|-]         lines 'add RR', 'delete RR', 'replace RR'\n"
 	        "  record list ZONE [NAME] [TYPE]\n"
 	        "\n"
+	        "Secondaries and TSIG (NOTIFY is sent on every change; IXFR/AXFR with TSIG):\n"
+	        "  tsig add NAME [hmac-sha256|hmac-sha384|hmac-sha512]   prints Knot/NSD/BIND config\n"
+	        "  tsig list | tsig show NAME --secret | tsig delete NAME\n"
+	        "  secondary add ZONE ADDR[:PORT] [--tsig KEYNAME]\n"
+	        "  secondary list ZONE | secondary delete ZONE ADDR[:PORT]\n"
+	        "\n"
+	        "Daemon:\n"
+	        "  status                             uptime, zones, answers per rcode (exit 1 if down)\n"
+	        "\n"
 	        "Settings (defaults for new zones):\n"
 	        "  settings show\n"
 	        "  settings set KEY VALUE...          default_ns, soa_mname, soa_rname, serial_policy,\n"
@@ -80,6 +89,13 @@ static const command_t commands[] = {
 	{ "record", "replace", cmd_record_replace },
 	{ "record", "batch", cmd_record_batch },
 	{ "record", "list", cmd_record_list },
+	{ "tsig", "add", cmd_tsig_add },
+	{ "tsig", "list", cmd_tsig_list },
+	{ "tsig", "show", cmd_tsig_show },
+	{ "tsig", "delete", cmd_tsig_delete },
+	{ "secondary", "add", cmd_secondary_add },
+	{ "secondary", "list", cmd_secondary_list },
+	{ "secondary", "delete", cmd_secondary_delete },
 	{ "settings", "show", cmd_settings_show },
 	{ "settings", "set", cmd_settings_set },
 };
@@ -146,6 +162,9 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+		return cmd_status(&ctl, argc, argv);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

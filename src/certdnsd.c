@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -162,6 +163,8 @@ int main(int argc, char **argv)
 
 	/* Each worker holds one reader slot, each zone transfer another. */
 	db_options_t opts = { .map_size = map_size, .max_readers = cfg.workers * 4 + 126 };
+	umask(0077);   /* the database, its lock file and the control socket are ours alone */
+	cfg.db_dir = db_dir;
 	int ret = db_open(&cfg.db, db_dir, &opts);
 	if (ret != CD_OK) {
 		log_error("cannot open database %s: %s", db_dir, cd_strerror(ret));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -75,31 +76,103 @@ void cli_report_cb(void *arg, bool is_error, unsigned line, const char *msg)
 	}
 }
 
-void cli_poke_daemon(const ctl_t *ctl, const char *event, const char *zone)
+/*
+ * Sends one request line to the daemon's control socket and reads the reply.
+ * Returns the reply (caller frees) or NULL when the daemon does not answer.
+ */
+static json_t *control_request(const ctl_t *ctl, json_t *req)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/control.sock",
 	                     ctl->db_dir) >= sizeof(addr.sun_path)) {
-		return;
+		return NULL;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		return;
+		return NULL;
 	}
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		json_t *req = json_pack("{s:s, s:s?}", "cmd", event, "zone", zone);
-		char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-		if (text != NULL) {
-			size_t len = strlen(text);
-			text[len] = '\n';   /* replaces the terminator: one request per line */
-			ssize_t n = write(fd, text, len + 1);
-			(void)n;   /* best effort: the daemon also rechecks on its own */
-			char reply[256];
-			n = read(fd, reply, sizeof(reply));
-			(void)n;
+	json_t *out = NULL;
+	char *text = json_dumps(req, JSON_COMPACT);
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (text != NULL && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+		size_t len = strlen(text);
+		text[len] = '\n';   /* replaces the terminator: one request per line */
+		if (write(fd, text, len + 1) == (ssize_t)(len + 1)) {
+			char reply[65536];
+			size_t got = 0;
+			ssize_t n;
+			while (got < sizeof(reply) - 1 &&
+			       (n = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0) {
+				got += (size_t)n;
+				if (memchr(reply, '\n', got) != NULL) {
+					break;
+				}
+			}
+			reply[got] = '\0';
+			json_error_t err;
+			out = json_loads(reply, JSON_DISABLE_EOF_CHECK, &err);
 		}
-		free(text);
-		json_decref(req);
 	}
+	free(text);
 	close(fd);
+	return out;
+}
+
+int cmd_status(const ctl_t *ctl, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		return cli_usage_error("status takes no arguments");
+	}
+	json_t *req = json_pack("{s:s}", "cmd", "status");
+	json_t *st = control_request(ctl, req);
+	json_decref(req);
+	if (st == NULL) {
+		if (ctl->json) {
+			cli_print_json(json_pack("{s:b}", "running", 0));
+		} else {
+			printf("certdnsd is not running on %s (no answer on %s/control.sock);\n"
+			       "changes are stored and served as soon as it starts\n", ctl->db_dir,
+			       ctl->db_dir);
+		}
+		return EXIT_FAILURE;
+	}
+	if (ctl->json) {
+		cli_print_json(st);
+		return EXIT_SUCCESS;
+	}
+	json_int_t up = json_integer_value(json_object_get(st, "uptime_seconds"));
+	printf("certdnsd %s running for %lldd %02lld:%02lld:%02lld, %lld workers, %lld zones\n",
+	       json_string_value(json_object_get(st, "version")), up / 86400, up / 3600 % 24,
+	       up / 60 % 60, up % 60, json_integer_value(json_object_get(st, "workers")),
+	       json_integer_value(json_object_get(st, "zones")));
+	printf("listening on:");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(st, "listen"), i, v) {
+		printf(" %s", json_string_value(v));
+	}
+	json_t *q = json_object_get(st, "queries");
+	printf("\nqueries:      %lld UDP, %lld TCP, %lld dropped\nanswers:     ",
+	       json_integer_value(json_object_get(q, "udp")),
+	       json_integer_value(json_object_get(q, "tcp")),
+	       json_integer_value(json_object_get(st, "dropped")));
+	const char *k;
+	json_object_foreach(json_object_get(st, "rcodes"), k, v) {
+		if (json_integer_value(v) > 0) {
+			printf(" %s %lld", k, json_integer_value(v));
+		}
+	}
+	printf("\nNOTIFY:       %lld waiting for an answer\n",
+	       json_integer_value(json_object_get(st, "notify_pending")));
+	json_decref(st);
+	return EXIT_SUCCESS;
+}
+
+void cli_poke_daemon(const ctl_t *ctl, const char *event, const char *zone)
+{
+	json_t *req = json_pack("{s:s, s:s?}", "cmd", event, "zone", zone);
+	json_decref(control_request(ctl, req));   /* best effort: the daemon also rechecks itself */
+	json_decref(req);
 }

@@ -62,7 +62,16 @@ int tsig_verify_request(const uint8_t *wire, size_t len, tsig_lookup_cb lookup, 
 	if (!ldns_pkt_tsig_verify(pkt, wire, len, tc->key.name, tc->key.secret, NULL)) {
 		goto out;
 	}
-	uint64_t signed_at = ldns_rdf2native_time_t(ldns_rr_rdf(tsig, 1));
+	/* Time Signed is a 48-bit number of seconds (RFC 8945 4.2). */
+	const ldns_rdf *t = ldns_rr_rdf(tsig, 1);
+	if (ldns_rdf_size(t) != 6) {
+		goto out;
+	}
+	const uint8_t *tb = ldns_rdf_data(t);
+	uint64_t signed_at = 0;
+	for (int i = 0; i < 6; i++) {
+		signed_at = signed_at << 8 | tb[i];
+	}
 	uint16_t fudge = ldns_rdf2native_int16(ldns_rr_rdf(tsig, 2));
 	int64_t now = (int64_t)time(NULL);
 	if (now - (int64_t)signed_at > fudge || (int64_t)signed_at - now > fudge) {

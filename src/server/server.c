@@ -12,7 +12,9 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "db/zone_store.h"
 #include "dns/wire.h"
+#include "server/control.h"
 #include "server/tcp.h"
 #include "server/udp.h"
 #include "server/worker.h"
@@ -190,7 +192,60 @@ typedef struct {
 	worker_t *workers;
 	unsigned count;
 	uv_signal_t sigint, sigterm;
+	const server_config_t *cfg;
+	uint64_t started;          /* uv_hrtime() at start */
 } server_t;
+
+static const char *const rcode_names[] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
+	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", NULL, NULL, NULL, NULL, NULL, "BADVERS",
+};
+
+static int count_zone(void *ctx, const zone_record_t *zone)
+{
+	(void)zone;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* The control socket's "status" reply, built on the control thread. */
+static json_t *server_status(void *ctx)
+{
+	server_t *s = ctx;
+	uint64_t udp = 0, tcp = 0, dropped = 0;
+	uint64_t rcodes[24] = { 0 };
+	for (unsigned i = 0; i < s->count; i++) {
+		worker_stats_t *st = &s->workers[i].stats;
+		udp += atomic_load_explicit(&st->udp_queries, memory_order_relaxed);
+		tcp += atomic_load_explicit(&st->tcp_queries, memory_order_relaxed);
+		dropped += atomic_load_explicit(&st->dropped, memory_order_relaxed);
+		for (unsigned r = 0; r < 24; r++) {
+			rcodes[r] += atomic_load_explicit(&st->rcode[r], memory_order_relaxed);
+		}
+	}
+	json_t *rc = json_object();
+	for (unsigned r = 0; r < sizeof(rcode_names) / sizeof(rcode_names[0]); r++) {
+		if (rcode_names[r] != NULL) {
+			json_object_set_new(rc, rcode_names[r], json_integer((json_int_t)rcodes[r]));
+		}
+	}
+	size_t zones = 0;
+	MDB_txn *txn;
+	if (db_read_begin(s->cfg->db, &txn) == CD_OK) {
+		zone_store_foreach_zone(s->cfg->db, txn, count_zone, &zones);
+		mdb_txn_abort(txn);
+	}
+	json_t *listen = json_array();
+	for (unsigned i = 0; i < s->cfg->listen_count; i++) {
+		json_array_append_new(listen, json_string(s->cfg->listen[i].text));
+	}
+	return json_pack("{s:b, s:s, s:I, s:i, s:o, s:I, s:{s:I, s:I}, s:o, s:I}",
+	                 "running", 1, "version", PACKAGE_VERSION,
+	                 "uptime_seconds", (json_int_t)((uv_hrtime() - s->started) / 1000000000u),
+	                 "workers", (int)s->count, "listen", listen, "zones", (json_int_t)zones,
+	                 "queries", "udp", (json_int_t)udp, "tcp", (json_int_t)tcp,
+	                 "rcodes", rc, "dropped", (json_int_t)dropped);
+}
 
 static void on_signal(uv_signal_t *handle, int signum)
 {
@@ -219,6 +274,21 @@ static void log_stats(server_t *s)
 	         (unsigned long long)refused, (unsigned long long)dropped);
 }
 
+/* Asks every worker to stop: started ones through their loop, the others directly. */
+static void stop_workers(server_t *s, unsigned initialised, unsigned started)
+{
+	for (unsigned i = 0; i < initialised; i++) {
+		if (s->workers[i].start_error) {
+			continue;
+		}
+		if (i < started) {
+			uv_async_send(&s->workers[i].stop);
+		} else {
+			on_stop(&s->workers[i].stop);
+		}
+	}
+}
+
 int server_run(const server_config_t *cfg)
 {
 	for (unsigned i = 0; i < cfg->listen_count; i++) {
@@ -227,7 +297,8 @@ int server_run(const server_config_t *cfg)
 			return ret;
 		}
 	}
-	server_t s = { .count = cfg->workers };
+	server_t s = { .count = cfg->workers, .cfg = cfg, .started = uv_hrtime() };
+	control_t *control = NULL;
 	s.workers = calloc(cfg->workers, sizeof(worker_t));
 	if (s.workers == NULL) {
 		return CD_ENOMEM;
@@ -252,7 +323,11 @@ int server_run(const server_config_t *cfg)
 			}
 		}
 	}
+	if (ret == CD_OK && cfg->db_dir != NULL) {
+		ret = control_start(cfg->db, cfg->db_dir, server_status, &s, &control);
+	}
 	if (ret == CD_OK) {
+		/* The main thread only waits for signals; the workers do the serving. */
 		uv_loop_t *main_loop = uv_default_loop();
 		uv_signal_init(main_loop, &s.sigint);
 		uv_signal_init(main_loop, &s.sigterm);
@@ -267,17 +342,9 @@ int server_run(const server_config_t *cfg)
 		uv_run(main_loop, UV_RUN_DEFAULT);
 		uv_loop_close(main_loop);
 	} else {
-		for (unsigned i = 0; i < initialised; i++) {
-			if (s.workers[i].start_error) {
-				continue;
-			}
-			if (i < started) {
-				uv_async_send(&s.workers[i].stop);
-			} else {
-				on_stop(&s.workers[i].stop);
-			}
-		}
+		stop_workers(&s, initialised, started);
 	}
+	control_stop(control);
 	for (unsigned i = 0; i < started; i++) {
 		uv_thread_join(&s.workers[i].thread);
 	}

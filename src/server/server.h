@@ -21,6 +21,7 @@ typedef struct {
 
 typedef struct {
 	db_t *db;
+	const char *db_dir;            /* for the control socket */
 	server_listen_t listen[SERVER_MAX_LISTEN];
 	unsigned listen_count;
 	unsigned workers;              /* >= 1 */

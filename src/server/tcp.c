@@ -163,11 +163,8 @@ static void xfr_send_next(tcp_conn_t *conn)
 		log_info("%s", what);
 		xfr_out_free(conn->xfr);
 		conn->xfr = NULL;
-		/* Back to queries: anything pipelined behind the transfer is answered now. */
-		conn_process(conn);
-		if (!conn->closing && conn->xfr == NULL && !conn->reading) {
-			conn_resume(conn);
-		}
+		/* Back to queries once the last message is written (on_write_done): this
+		 * may run inside handle_message, before the request left the buffer. */
 	}
 }
 

@@ -14,6 +14,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -561,10 +562,11 @@ def percentile(sorted_vals, q):
 
 # ---------------------------------------------------------------- checks
 
-def kdig_answer(port, name, qtype, tcp=False):
+def kdig_answer(port, name, qtype, mode="udp"):
     argv = ["taskset", "-c", CLIENT_CPU, "kdig", "@127.0.0.1", "-p", str(port), "+norec",
-            "+noedns", "+nocookie", "+time=2", "+retry=1", name, qtype]
-    if tcp:
+            "+nocookie", "+time=2", "+retry=1", name, qtype]
+    argv.insert(-2, "+edns=0" if mode == "edns" else "+noedns")
+    if mode == "tcp":
         argv.insert(-2, "+tcp")
     out = subprocess.run(argv, capture_output=True, text=True)
     text = out.stdout
@@ -645,6 +647,8 @@ class Bench:
         self.checks = []        # correctness check summaries
         self.events = []        # problems seen (text)
         self.certdns_logs = []  # certdnsd log lines worth reporting
+        self.rcode_maps = {}    # server -> {"name type": rcode} seen in the latency runs
+        self.rcode_flips = []   # the same query answered with different rcodes
 
     # ---- setup
     def setup(self):
@@ -691,17 +695,19 @@ class Bench:
         with open(self.checkfile) as f:
             checks = [line.split() for line in f if line.strip()]
         severe, minor = [], []
+        nq = 0
         for cat, name, qtype in checks:
-            for tcp in (False, True) if cat == "apex" else (False,):
-                results = {s.name: kdig_answer(s.port, name, qtype, tcp) for s in self.servers}
+            for mode in ("udp", "tcp", "edns") if cat == "apex" else ("udp",):
+                nq += 1
+                results = {s.name: kdig_answer(s.port, name, qtype, mode) for s in self.servers}
                 sev, mi = compare_answers(results)
-                tag = "%s %s %s%s" % (cat, name, qtype, " (TCP)" if tcp else "")
+                tag = "%s %s %s%s" % (cat, name, qtype, "" if mode == "udp" else " (%s)" % mode)
                 severe += ["%s: %s" % (tag, d) for d in sev]
                 minor += ["%s: %s" % (tag, d) for d in mi]
                 for sname, r in results.items():
                     if r["error"]:
                         severe.append("%s: %s gave no answer: %s" % (tag, sname, r["error"]))
-        summary = {"round": rnd, "queries": len(checks) + 3, "severe": severe, "minor": minor}
+        summary = {"round": rnd, "queries": nq, "severe": severe, "minor": minor}
         self.checks.append(summary)
         log("round %d check: %d names, %d different answers, %d additional-section differences"
             % (rnd, len(checks), len(severe), len(minor)))
@@ -732,13 +738,16 @@ class Bench:
         server_cpu_before = cpu_seconds(pids)
         sys0 = proc_cpu_times()
         t0 = time.monotonic()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(outpath, "w") as out, open(errpath, "w") as err:
             p = self.reg.spawn(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
             try:
                 p.wait(self.seconds + 120)
+                ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+                ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 self.events.append("dnsperf %s %s round %d hung; killed" % (server.name, kind, rnd))
             self.reg.forget(p.pid)
         wall = time.monotonic() - t0
@@ -748,6 +757,9 @@ class Bench:
         tck = os.sysconf("SC_CLK_TCK")
         c = "cpu" + SERVER_CPU
         busy0 = (sys1[c][0] - sys0[c][0]) / tck
+        c1 = "cpu" + CLIENT_CPU
+        busy1 = (sys1[c1][0] - sys0[c1][0]) / tck
+        client_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         steal0 = (sys1[c][2] - sys0[c][2]) / tck
         with open(outpath) as f:
             text = f.read()
@@ -758,6 +770,8 @@ class Bench:
                   "wall": wall, "server_cpu_s": server_cpu, "kernel_drops": kernel_drops,
                   "cpu0_busy_s": busy0, "cpu0_steal_s": steal0,
                   "cpu0_other_pct": max(0.0, (busy0 - server_cpu) / wall * 100) if wall else None,
+                  "dnsperf_cpu_s": client_cpu,
+                  "cpu1_other_pct": max(0.0, (busy1 - client_cpu) / wall * 100) if wall else None,
                   "dnsperf_rc": p.returncode})
         if r.get("completed") and server_cpu > 0:
             r["qps_per_cpu_s"] = r["completed"] / server_cpu
@@ -766,17 +780,24 @@ class Bench:
         r["stderr_sample"] = warn[:5]
         if kind == "latency":
             lat, lost = [], 0
+            rmap = self.rcode_maps.setdefault(server.name, {})
             for line in text.splitlines():
                 if not line.startswith("> "):
                     continue
                 f = line.split()
                 if f[1] == "T":
                     lost += 1
-                else:
-                    try:
-                        lat.append(float(f[-1]))
-                    except ValueError:
-                        pass
+                    continue
+                try:
+                    lat.append(float(f[-1]))
+                except ValueError:
+                    pass
+                # Under load, each name must keep getting the same response code.
+                key = "%s %s" % (f[2], f[3])
+                prev = rmap.setdefault(key, f[1])
+                if prev != f[1]:
+                    self.rcode_flips.append("%s: %s got %s, earlier %s" % (server.name, key,
+                                                                         f[1], prev))
             lat.sort()
             # Lost queries count as slower than any answer (infinitely slow).
             full = lat + [float("inf")] * lost
@@ -808,12 +829,15 @@ class Bench:
         self.runs.append(r)
         desc = "%.0f q/s" % r.get("qps", 0)
         if kind == "latency":
-            desc += ", mean %.3f ms, p99 %s ms" % ((r["lat_mean"] or 0) * 1e3,
-                                                   fmt_ms(r.get("p99")))
+            p99 = r.get("p99")
+            desc += ", mean %.3f ms, p99 %s" % ((r["lat_mean"] or 0) * 1e3,
+                                                "%s ms" % fmt_ms(p99) if p99 != float("inf")
+                                                else "not reached (over 1% lost)")
         log("  %-8s %-7s round %d: %s, lost %s of %s (%d dropped by the kernel at the server's "
-            "socket), server CPU %.1f s, CPU%s others %.0f%%"
+            "socket), server CPU %.1f s, dnsperf CPU %.1f s, others: CPU%s %.0f%%, CPU%s %.0f%%"
             % (server.name, kind, rnd, desc, r.get("lost"), r.get("sent"), kernel_drops,
-               server_cpu, SERVER_CPU, r["cpu0_other_pct"] or 0))
+               server_cpu, client_cpu, SERVER_CPU, r["cpu0_other_pct"] or 0,
+               CLIENT_CPU, r["cpu1_other_pct"] or 0))
         return r
 
     # ---- rounds
@@ -945,7 +969,7 @@ class Bench:
             {n: sum(self.values(n, "udp", "kernel_drops") + self.values(n, "latency", "kernel_drops"))
              for n in names}, fmt_int, "lower")
         row("UDP socket receive buffer (KiB)",
-            {n: kib(med(self.load_values(n, "udp_rcvbuf"))) for n in names}, fmt_mib, "n/a")
+            {n: kib(med(self.load_values(n, "udp_rcvbuf"))) for n in names}, fmt_mib, None)
         row("Zone load (s)", {n: med(self.load_values(n, "load_s")) for n in names},
             fmt_s, "lower")
         row("Start to first answer (s)", {n: med(self.load_values(n, "start_to_answer_s"))
@@ -993,11 +1017,14 @@ class Bench:
             ratios = []
             for n in others:
                 a, b = vals.get("certdns"), vals.get(n)
-                ratios.append("%.2f" % (a / b) if a is not None and b else "n/a")
+                ok = (better is not None and a is not None and b
+                      and a != float("inf") and b != float("inf"))
+                ratios.append("%.2f" % (a / b) if ok else "")
             L.append("| %s | %s | %s |" % (metric, " | ".join(cells), " | ".join(ratios)))
         L.append("")
         L.append("Ratios are certdns divided by the other server: above 1 is better for "
-                 "queries/s, below 1 is better for latency, time, memory and size.")
+                 "queries/s, below 1 is better for latency, time, memory and size. *lost* in a "
+                 "percentile means more than that share of the queries got no answer.")
         L.append("")
         L.append("## How each figure is measured")
         L.append("")
@@ -1044,8 +1071,8 @@ class Bench:
         L.append("")
         nchk = self.checks[0]["queries"] if self.checks else 0
         L.append("Before measuring, each round sends the same %d queries (every category of the "
-                 "query mix, at both ends and the middle of the zone, plus the apex over UDP and "
-                 "TCP) to every server with `kdig +norec +noedns` and compares status, flags, "
+                 "query mix, at both ends and the middle of the zone, plus the apex over UDP, "
+                 "TCP and UDP with EDNS) to every server with `kdig +norec` (no EDNS unless said) and compares status, flags, "
                  "answer and authority sections (sorted)." % nchk)
         L.append("")
         for c in self.checks:
@@ -1057,6 +1084,20 @@ class Bench:
                 if d not in seen and len(seen) < 30:
                     seen.add(d)
                     L.append("  - `%s`" % d.replace("`", "'"))
+        L.append("")
+        L.append("Under load: the latency runs print every answer's response code (`dnsperf -v`).")
+        base = self.rcode_maps.get("certdns", {})
+        for n in others:
+            om = self.rcode_maps.get(n, {})
+            common = [k for k in base if k in om]
+            diff = [k for k in common if base[k] != om[k]]
+            L.append("- certdns vs %s: %d distinct queries answered by both, %d with a different "
+                     "response code%s" % (labels[n], len(common), len(diff),
+                                          (": " + "; ".join("`%s` %s vs %s" % (k, base[k], om[k])
+                                                            for k in diff[:10])) if diff else ""))
+        L.append("- the same query answered with different response codes by one server: %d%s"
+                 % (len(self.rcode_flips), (" (" + "; ".join(self.rcode_flips[:10]) + ")")
+                    if self.rcode_flips else ""))
         L.append("")
         L.append("Response codes of the first UDP saturation run (same query file for all):")
         L.append("")
@@ -1070,18 +1111,25 @@ class Bench:
         L.append("## Every run")
         L.append("")
         L.append("| server | kind | round | queries/s | sent | lost | dropped at server socket | "
-                 "server CPU (s) | CPU%s used by others (%%) | mean / p99 latency (ms) |"
-                 % SERVER_CPU)
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
+                 "server CPU (s) | dnsperf CPU (s) | CPU%s used by others (%%) | "
+                 "CPU%s used by others (%%) | mean / p99 latency (ms) |"
+                 % (SERVER_CPU, CLIENT_CPU))
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in self.runs:
             latc = ""
             if r["kind"] == "latency":
                 latc = "%s / %s" % (fmt_ms3(ms(r.get("lat_mean"))), fmt_ms3(ms(r.get("p99"))))
-            L.append("| %s | %s | %d | %s | %s | %s | %s | %.1f | %.0f | %s |"
+            L.append("| %s | %s | %d | %s | %s | %s | %s | %.1f | %.1f | %.0f | %.0f | %s |"
                      % (labels[r["server"]], r["kind"], r["round"], fmt_qps(r.get("qps")),
                         r.get("sent", "?"), r.get("lost", "?"),
                         r["kernel_drops"] if r["kind"] != "tcp" else "", r["server_cpu_s"],
-                        r["cpu0_other_pct"] or 0, latc))
+                        r["dnsperf_cpu_s"], r["cpu0_other_pct"] or 0, r["cpu1_other_pct"] or 0,
+                        latc))
+        L.append("")
+        L.append("*Used by others*: the CPU's busy time (/proc/stat) minus the server's (CPU %s) "
+                 "or dnsperf's (CPU %s) own CPU time, as a share of the run: other programs on "
+                 "the machine, plus kernel work (softirqs) not charged to either process."
+                 % (SERVER_CPU, CLIENT_CPU))
         L.append("")
         repins = {s.label: s.repins for s in self.servers}
         L.append("Threads found off CPU %s and re-pinned: %s." % (SERVER_CPU, ", ".join(
@@ -1111,8 +1159,7 @@ class Bench:
             ("kernel", platform.release()),
             ("certdns", "%s, commit %s" % (self.by_name("certdns").version(), self.git)),
         ] + [(s.label, s.version()) for s in self.servers if s.name != "certdns"] + [
-            ("dnsperf", subprocess.run(["dnsperf", "-h"], capture_output=True, text=True)
-             .stderr.strip().splitlines()[-1]),
+            ("dnsperf", dnsperf_version()),
             ("load average at the end", " ".join(load)),
         ]
 
@@ -1123,6 +1170,12 @@ class Bench:
                        "events": self.events, "rate": self.rate,
                        "certdns_log": self.certdns_logs}, f, indent=1, default=str)
         return path
+
+
+def dnsperf_version():
+    out = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True)
+    m = re.search(r"Version ([\w.]+)", out.stdout + out.stderr)
+    return "dnsperf " + (m.group(1) if m else "?")
 
 
 def ms(v):

@@ -53,12 +53,12 @@ cleanup() {
     if [ -f "$pidfile" ]; then
         while read -r pg; do
             [ -n "$pg" ] || continue
-            kill -TERM -- "-$pg" 2>/dev/null
+            kill -TERM "-$pg" 2>/dev/null
         done < "$pidfile"
         sleep 1
         while read -r pg; do
             [ -n "$pg" ] || continue
-            kill -KILL -- "-$pg" 2>/dev/null
+            kill -KILL "-$pg" 2>/dev/null
         done < "$pidfile"
         rm -f "$pidfile"
     fi

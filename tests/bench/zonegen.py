@@ -162,9 +162,9 @@ def main():
     if not os.path.exists(zone):
         tmp = zone + ".tmp"
         count = write_zone(tmp, blocks, random.Random(1035))
-        os.rename(tmp, zone)
         with open(zone + ".count", "w") as f:
             f.write("%d\n" % count)
+        os.rename(tmp, zone)
     if not os.path.exists(queries):
         write_queries(queries + ".tmp", nqueries, blocks, random.Random(2308))
         os.rename(queries + ".tmp", queries)

@@ -4,6 +4,7 @@ Fixtures of the certdns integration suite.
   db_dir          a fresh, empty database directory (per test)
   ctl             runs certdnsctl against a database: ctl(*args, db=DIR) -> CtlResult
   zone_db         a session database holding every zone in zones/ plus bulk.test
+  make_zone_db    makes another such database (certdnsd allows one daemon per database)
   server          the session's certdnsd serving zone_db on a random port
   daemon_factory  starts further daemons (own options); stopped and checked after the test
   transport       parametrized over UDP/TCP x with/without EDNS x IPv4/IPv6
@@ -71,11 +72,20 @@ def zone_files(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def zone_db(tmp_path_factory, zone_files):
-    d = tmp_path_factory.mktemp("zone-db")
-    for f in zone_files:
-        import_zone(d, f)
-    return d
+def make_zone_db(tmp_path_factory, zone_files):
+    """make_zone_db(): a new database holding every test zone (one daemon per database)."""
+    def make():
+        d = tmp_path_factory.mktemp("zone-db")
+        for f in zone_files:
+            import_zone(d, f)
+        return d
+    return make
+
+
+@pytest.fixture(scope="session")
+def zone_db(make_zone_db):
+    """The session server's database."""
+    return make_zone_db()
 
 
 @pytest.fixture(scope="session")
@@ -132,12 +142,4 @@ def _server_still_alive(request):
     yield
     if "server" in request.fixturenames:
         srv = request.getfixturevalue("server")
-        assert srv.alive(), f"certdnsd died during the test:\n{srv.log()}"
-
-
-def tool_available(name):
-    try:
-        subprocess.run([name, "-v"], capture_output=True, timeout=10)
-        return True
-    except (OSError, subprocess.SubprocessError):
-        return False
+        assert srv.alive(), f"certdnsd died during the test:\n{srv.log_tail()}"

@@ -186,6 +186,18 @@ class Daemon:
         except FileNotFoundError:
             return ""
 
+    def log_tail(self, lines=40):
+        """The end of the log, for assertion messages (repeated lines collapsed)."""
+        out = []
+        for line in self.log().splitlines():
+            text = line.split(" ", 1)[-1]
+            if out and out[-1][0] == text:
+                out[-1][1] += 1
+            else:
+                out.append([text, 1])
+        shown = [t if n == 1 else f"{t}   [x{n}]" for t, n in out[-lines:]]
+        return "\n".join(shown)
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -206,10 +218,10 @@ class Daemon:
         return self.returncode
 
     def assert_clean_exit(self, rc):
-        log = self.log()
-        assert rc is not None, f"certdnsd did not exit within {STOP_TIMEOUT}s of SIGTERM:\n{log}"
-        assert rc == 0, f"certdnsd exited with status {rc}:\n{log}"
-        assert_no_sanitizer_errors(log)
+        assert rc is not None, \
+            f"certdnsd did not exit within {STOP_TIMEOUT}s of SIGTERM:\n{self.log_tail()}"
+        assert rc == 0, f"certdnsd exited with status {rc}:\n{self.log_tail()}"
+        assert_no_sanitizer_errors(self.log())
 
     def stop_and_check(self):
         rc = self.stop()
@@ -218,7 +230,7 @@ class Daemon:
 
 def assert_no_sanitizer_errors(text):
     found = [m for m in SANITIZER_MARKERS if m in text]
-    assert not found, f"sanitizer reported {found}:\n{text}"
+    assert not found, f"sanitizer reported {found}:\n{text[-20000:]}"
 
 
 # --------------------------------------------------------------------------

@@ -685,6 +685,25 @@ static void test_resp_init_reserves_opt_room(void **state)
 	make_query(&qq, 0, "example.", DNS_TYPE_A, false);
 	resp_init(&r, out, 512, qq.pkt, &qq.q);
 	assert_int_equal(r.reserve, 0);
+}
+
+static void test_resp_init_resets_all_state(void **state)
+{
+	(void)state;
+	query_t qq;
+	make_query(&qq, 0, "www.example.", DNS_TYPE_A, false);
+	resp_t r;
+	/* A caller's resp_t may hold anything before resp_init (a reused or stack struct). */
+	memset(&r, 0xA5, sizeof(r));
+	resp_init(&r, out, 512, qq.pkt, &qq.q);
+	assert_ptr_equal(r.pkt, out);
+	assert_int_equal(r.limit, 512);
+	assert_int_equal(r.len, DNS_HEADER_SIZE + qq.q.question_len);
+	assert_int_equal(r.reserve, 0);
+	assert_int_equal(r.count[SECTION_ANSWER], 0);
+	assert_int_equal(r.count[SECTION_AUTHORITY], 0);
+	assert_int_equal(r.count[SECTION_ADDITIONAL], 0);
+	assert_int_equal(r.names_used, 2);   /* www.example. and example. of the question */
 	assert_false(r.tc);
 }
 
@@ -1594,6 +1613,7 @@ int main(void)
 		cmocka_unit_test(test_resp_init_copies_opcode),
 		cmocka_unit_test(test_resp_init_without_question),
 		cmocka_unit_test(test_resp_init_reserves_opt_room),
+		cmocka_unit_test(test_resp_init_resets_all_state),
 		cmocka_unit_test(test_resp_set_rcode),
 		cmocka_unit_test(test_resp_set_flag_tc_and_aa),
 		/* resp_put_rrset */

@@ -1,0 +1,29 @@
+#pragma once
+/*
+ * The control thread: its own libuv loop serving the control socket
+ * (DBDIR/control.sock, mode 0600, one JSON request per line, one JSON reply),
+ * and sending NOTIFY when zones change -- when certdnsctl pokes it after a
+ * write, and by itself every few seconds for changes made any other way.
+ *
+ * Requests: {"cmd":"status"} -> daemon state and counters;
+ *           {"cmd":"zone-changed","zone":"NAME"} -> check for changes now.
+ */
+
+#include <jansson.h>
+
+#include "db/db.h"
+
+typedef struct control control_t;
+
+/* Builds the "status" reply; called on the control thread. */
+typedef json_t *(*control_status_cb)(void *ctx);
+
+/*
+ * Binds the socket and starts the thread.  Returns 0, CD_EEXISTS (another
+ * certdnsd answers on this database's socket), CD_EIO (logged), CD_ENOMEM.
+ */
+int control_start(db_t *db, const char *db_dir, control_status_cb status, void *ctx,
+                  control_t **out);
+
+/* Stops the thread, removes the socket and frees everything. */
+void control_stop(control_t *c);
