@@ -459,7 +459,9 @@ static void find_zone_class(zone_builder_t *zb, walk_t *w)
 int zone_builder_commit(zone_builder_t *zb, db_t *db, zone_builder_stats_t *stats)
 {
 	memset(stats, 0, sizeof(*stats));
-	qsort_r(zb->recs, zb->count, sizeof(size_t), cmp_rec, zb->arena);
+	if (zb->count > 1) {
+		qsort_r(zb->recs, zb->count, sizeof(size_t), cmp_rec, zb->arena);
+	}
 	for (size_t i = 1; i < zb->count; i++) {
 		if (rec_same_rr(rec_at(zb, i), rec_at(zb, i - 1))) {
 			stats->duplicates++;

@@ -106,3 +106,38 @@ uint32_t db_settings_number(const json_t *settings, const char *key, uint32_t df
 	}
 	return (uint32_t)json_integer_value(v);
 }
+
+int zone_conf_foreach(db_t *db, MDB_txn *txn, zone_conf_cb cb, void *ctx)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, db->conf, &cur);
+	if (rc != MDB_SUCCESS) {
+		return db_error(rc, "opening cursor");
+	}
+	uint8_t first = 0x00;
+	MDB_val k = { .mv_size = 1, .mv_data = &first }, v;
+	int ret = CD_OK;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *key = k.mv_data;
+		if (k.mv_size < 1 || key[0] != 0x00) {
+			break;   /* zone keys start with 0x00; "settings" sorts after them */
+		}
+		uint8_t apex[DNS_MAX_NAME];
+		if (dname_from_key(key + 1, k.mv_size - 1, apex) < 0) {
+			continue;
+		}
+		json_error_t err;
+		json_t *conf = json_loadb(v.mv_data, v.mv_size, 0, &err);
+		if (conf == NULL) {
+			continue;
+		}
+		ret = cb(ctx, apex, conf);
+		json_decref(conf);
+		if (ret != 0) {
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return ret;
+}

@@ -40,3 +40,11 @@ int db_settings_put(db_t *db, MDB_txn *txn, const json_t *settings);
 
 /* Number setting with a default. */
 uint32_t db_settings_number(const json_t *settings, const char *key, uint32_t dflt);
+
+/*
+ * Calls cb for every zone that has a stored configuration (whether or not the
+ * zone exists yet: a followed zone is configured before its first transfer).
+ * cb gets the apex (wire) and the configuration; non-zero stops the walk.
+ */
+typedef int (*zone_conf_cb)(void *ctx, const uint8_t *apex, const json_t *conf);
+int zone_conf_foreach(db_t *db, MDB_txn *txn, zone_conf_cb cb, void *ctx);

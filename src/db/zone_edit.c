@@ -66,6 +66,7 @@ struct zone_edit {
 	zone_builder_report_cb report;
 	void *report_ctx;
 	bool missing_ok;
+	bool exact_serial;
 	int errors;
 	tnode_t *nodes;
 	size_t nnodes;
@@ -119,6 +120,11 @@ void zone_edit_set_report(zone_edit_t *ze, zone_builder_report_cb cb, void *ctx)
 {
 	ze->report = cb;
 	ze->report_ctx = ctx;
+}
+
+void zone_edit_set_exact_serial(zone_edit_t *ze, bool exact)
+{
+	ze->exact_serial = exact;
 }
 
 void zone_edit_set_missing_ok(zone_edit_t *ze, bool missing_ok)
@@ -717,7 +723,7 @@ static int finish_change(zone_edit_t *ze, db_t *db, MDB_txn *txn, const zone_rec
 	const char *policy = conf ? json_string_value(json_object_get(conf, "serial_policy")) : NULL;
 	uint32_t serial = zone_next_serial(policy, zone->serial, (long)time(NULL));
 	uint32_t given = wire_read_u32(new_soa->rdata + off);
-	if ((int32_t)(given - serial) > 0) {
+	if (ze->exact_serial || (int32_t)(given - serial) > 0) {
 		serial = given;   /* an explicitly higher serial in a replaced SOA wins */
 	}
 	json_decref(conf);

@@ -50,6 +50,12 @@ void zone_edit_free(zone_edit_t *ze);
 /* Problems are reported here with the line the change came from (see zone_builder.h). */
 void zone_edit_set_report(zone_edit_t *ze, zone_builder_report_cb cb, void *ctx);
 
+/*
+ * When set, the serial is exactly the one of the SOA given with a REPLACE (a
+ * secondary applying its primary's IXFR), instead of following the policy.
+ */
+void zone_edit_set_exact_serial(zone_edit_t *ze, bool exact);
+
 /* When set, deleting what is not there is not an error (idempotent clean-up). */
 void zone_edit_set_missing_ok(zone_edit_t *ze, bool missing_ok);
 

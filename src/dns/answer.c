@@ -41,6 +41,20 @@ static bool locate(answer_t *a, const uint8_t *name, located_t *loc)
 	if (db_find_zone(a->reader, a->zkey, keylen, &loc->zone, &apex_keylen) != CD_OK) {
 		return false;
 	}
+	/* DS lives on the parent side of a cut (RFC 4035 3.1.4.1): at the apex of
+	 * a zone whose parent we host too, answer from the parent. */
+	if (a->q->qtype == DNS_TYPE_DS && apex_keylen == keylen && keylen > 0) {
+		size_t parent = keylen - 1;
+		while (parent > 0 && a->zkey[parent] != 0x00) {
+			parent--;
+		}
+		zone_record_t up;
+		size_t up_keylen;
+		if (db_find_zone(a->reader, a->zkey, parent, &up, &up_keylen) == CD_OK) {
+			loc->zone = up;
+			apex_keylen = up_keylen;
+		}
+	}
 	loc->rel_len = keylen - apex_keylen;
 	loc->rel = a->nkey + 4;
 	memcpy(loc->rel, a->zkey + 1 + apex_keylen, loc->rel_len);
@@ -87,8 +101,12 @@ static void put_negative_soa(answer_t *a, const located_t *loc)
 	}
 }
 
-/* A and AAAA of name from the same zone into additional.  Returns false if required and cut. */
-static bool put_addresses(answer_t *a, const located_t *loc, const uint8_t *name, bool required)
+/*
+ * A and AAAA of name from the same zone into additional; glue (data below a
+ * cut) only when glue is set, for referrals.  Returns false if required and cut.
+ */
+static bool put_addresses(answer_t *a, const located_t *loc, const uint8_t *name, bool glue,
+                          bool required)
 {
 	if (!dname_is_subdomain(name, loc->zone.apex)) {
 		return true;
@@ -103,6 +121,9 @@ static bool put_addresses(answer_t *a, const located_t *loc, const uint8_t *name
 	node_t node;
 	if (db_get_node(a->reader, loc->zone.id, nkey + 4, rel_len, &node) != NODE_LOOKUP_FOUND) {
 		return true;
+	}
+	if ((node.flags & NODE_OCCLUDED) && !glue) {
+		return true;   /* below a cut: not our data to give, except as glue in a referral */
 	}
 	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA };
 	for (size_t i = 0; i < 2; i++) {
@@ -138,7 +159,7 @@ static void put_additional(answer_t *a, const located_t *loc, const rrset_t *rrs
 	uint16_t rdlen;
 	while (rrset_next_rr(rrset, &pos, &rdata, &rdlen)) {
 		if ((size_t)at < rdlen && dname_wire_length(rdata + at, rdlen - (size_t)at) > 0) {
-			put_addresses(a, loc, rdata + at, false);
+			put_addresses(a, loc, rdata + at, false, false);
 		}
 	}
 }
@@ -169,7 +190,7 @@ static void put_referral(answer_t *a, const located_t *loc, const node_t *cut)
 		/* Glue below the cut is required to reach the child (RFC 9471): if it
 		 * does not fit, the client must retry over TCP. */
 		bool required = dname_is_subdomain(rdata, cut->owner);
-		if (!put_addresses(a, loc, rdata, required)) {
+		if (!put_addresses(a, loc, rdata, true, required)) {
 			a->resp.tc = true;
 		}
 	}

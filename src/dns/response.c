@@ -122,6 +122,7 @@ int resp_put_name(resp_t *r, const uint8_t *name, size_t limit)
 void resp_init(resp_t *r, uint8_t *buf, size_t limit, const uint8_t *query, const dns_query_t *q)
 {
 	memset(r, 0, offsetof(resp_t, names));
+	r->tc = false;
 	r->pkt = buf;
 	r->limit = limit;
 	wire_write_u16(buf, q->id);

@@ -14,7 +14,7 @@ seconds and must not have printed sanitizer reports.
 """
 
 import shutil
-import subprocess
+import tempfile
 
 import pytest
 
@@ -28,11 +28,22 @@ def pytest_report_header(config):
     return [f"certdnsd: {CERTDNSD}", f"certdnsctl: {CERTDNSCTL}"]
 
 
+_private_bin_dir = None
+
+
 def pytest_sessionstart(session):
+    global _private_bin_dir
     for tool in (CERTDNSD, CERTDNSCTL):
         if not shutil.which(tool):
             raise pytest.UsageError(f"{tool} is not an executable; build first or set "
                                     "CERTDNSD / CERTDNSCTL")
+    _private_bin_dir = tempfile.mkdtemp(prefix="certdns-it-bin-")
+    dnstest.use_private_copies(_private_bin_dir)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _private_bin_dir is not None:
+        shutil.rmtree(_private_bin_dir, ignore_errors=True)
 
 
 @pytest.fixture

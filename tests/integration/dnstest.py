@@ -32,6 +32,29 @@ SRCDIR = Path(os.environ.get("CERTDNS_SRCDIR") or HERE.parent.parent).resolve()
 CERTDNSD = os.environ.get("CERTDNSD") or str(SRCDIR / "certdnsd")
 CERTDNSCTL = os.environ.get("CERTDNSCTL") or str(SRCDIR / "certdnsctl")
 
+# The programs the suite runs: private copies made at session start (see
+# use_private_copies), so that a rebuild of the tree during the run cannot
+# swap a binary under a test, and a `pkill certdnsd` elsewhere on the machine
+# does not stop our daemons.  Until then, the built files themselves.
+BIN = {"certdnsd": CERTDNSD, "certdnsctl": CERTDNSCTL}
+
+
+def use_private_copies(directory):
+    import shutil
+    for name, src, copy_name in (("certdnsd", CERTDNSD, "cdnsd-under-test"),
+                                 ("certdnsctl", CERTDNSCTL, "cdnsctl-under-test")):
+        dst = os.path.join(directory, copy_name)
+        for attempt in range(20):
+            try:
+                shutil.copy2(src, dst)
+                subprocess.run([dst, "--version"], capture_output=True, timeout=10, check=True)
+                break
+            except (OSError, subprocess.SubprocessError):
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)     # being rebuilt right now: try again
+        BIN[name] = dst
+
 # What a sanitizer build prints when it finds something.
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -69,7 +92,7 @@ class CtlResult:
 
 def run_ctl(db_dir, *args, timeout=120):
     """Runs certdnsctl --db DB_DIR ARGS...; returns rc, stdout, stderr."""
-    argv = [CERTDNSCTL]
+    argv = [BIN["certdnsctl"]]
     if db_dir is not None:
         argv += ["--db", str(db_dir)]
     argv += [str(a) for a in args]
@@ -136,7 +159,7 @@ class Daemon:
         return self.v4 if family == 4 else self.v6
 
     def argv(self, port):
-        return [CERTDNSD, "--db", str(self.db_dir),
+        return [BIN["certdnsd"], "--db", str(self.db_dir),
                 "--listen", f"127.0.0.1:{port}", "--listen", f"[::1]:{port}",
                 "--workers", str(self.workers)] + self.extra_args
 
