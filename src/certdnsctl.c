@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -105,19 +106,20 @@ static int parse_size(const char *text, size_t *out)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(text, &end, 10);
-	if (errno != 0 || end == text) {
+	if (errno != 0 || end == text || text[0] == '-') {
 		return -1;
 	}
+	unsigned shift = 0;
 	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
 	default: break;
 	}
-	if (*end != '\0' || v < (1u << 20)) {
+	if (*end != '\0' || v > (SIZE_MAX >> shift) || (v << shift) < (1u << 20)) {
 		return -1;
 	}
-	*out = (size_t)v;
+	*out = (size_t)(v << shift);
 	return 0;
 }
 

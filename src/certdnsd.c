@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,21 +41,30 @@ static void usage(FILE *out)
 	        ANSWER_DEFAULT_UDP_PAYLOAD);
 }
 
-static int parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+/* Parses a decimal number in [min, max]; with suffixes, K, M and G scale it first. */
+static int parse_uint(const char *text, unsigned long min, unsigned long max, bool suffixes,
+                      unsigned long *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(text, &end, 10);
-	if (errno != 0 || end == text || v < min || v > max) {
+	if (errno != 0 || end == text || text[0] == '-') {
 		return -1;
 	}
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
+	unsigned shift = 0;
+	if (suffixes) {
+		switch (*end) {
+		case 'K': case 'k': shift = 10; end++; break;
+		case 'M': case 'm': shift = 20; end++; break;
+		case 'G': case 'g': shift = 30; end++; break;
+		default: break;
+		}
 	}
-	if (*end != '\0') {
+	if (*end != '\0' || (shift > 0 && v > (ULONG_MAX >> shift))) {
+		return -1;
+	}
+	v <<= shift;
+	if (v < min || v > max) {
 		return -1;
 	}
 	*out = v;
@@ -110,31 +121,31 @@ int main(int argc, char **argv)
 			cfg.listen_count++;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, 256, &v) != 0) {
+			if (parse_uint(optarg, 1, 256, false, &v) != 0) {
 				return bad_option("--workers (1-256)", optarg);
 			}
 			cfg.workers = (unsigned)v;
 			break;
 		case 'u':
-			if (parse_uint(optarg, 512, 4096, &v) != 0) {
+			if (parse_uint(optarg, 512, 4096, false, &v) != 0) {
 				return bad_option("--udp-payload (512-4096)", optarg);
 			}
 			cfg.udp_payload = (uint16_t)v;
 			break;
 		case 't':
-			if (parse_uint(optarg, 1, 3600, &v) != 0) {
+			if (parse_uint(optarg, 1, 3600, false, &v) != 0) {
 				return bad_option("--tcp-idle-timeout (1-3600 seconds)", optarg);
 			}
 			cfg.tcp_idle_timeout_ms = (unsigned)v * 1000;
 			break;
 		case 'c':
-			if (parse_uint(optarg, 1, 100000, &v) != 0) {
+			if (parse_uint(optarg, 1, 100000, false, &v) != 0) {
 				return bad_option("--tcp-max-clients (1-100000)", optarg);
 			}
 			cfg.tcp_max_clients = (unsigned)v;
 			break;
 		case 'm':
-			if (parse_uint(optarg, 1, (unsigned long)-1, &v) != 0 || v < (1u << 20)) {
+			if (parse_uint(optarg, 1u << 20, ULONG_MAX, true, &v) != 0) {
 				return bad_option("--map-size (at least 1M)", optarg);
 			}
 			map_size = v;

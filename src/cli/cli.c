@@ -45,6 +45,16 @@ int cli_open_db(const ctl_t *ctl, db_t **db)
 	return EXIT_SUCCESS;
 }
 
+int cli_open_db_ro(const ctl_t *ctl, db_t **db)
+{
+	db_options_t opts = { .read_only = true };
+	int ret = db_open(db, ctl->db_dir, &opts);
+	if (ret != CD_OK) {
+		return cli_fail("cannot open database %s: %s", ctl->db_dir, cd_strerror(ret));
+	}
+	return EXIT_SUCCESS;
+}
+
 int cli_parse_zone_name(const char *text, uint8_t apex[DNS_MAX_NAME])
 {
 	if (zonefile_parse_name(text, apex) < 0) {

@@ -28,6 +28,9 @@ int cli_fail(const char *fmt, ...);
 /* Opens the database; prints why not.  Returns EXIT_SUCCESS or EXIT_FAILURE. */
 int cli_open_db(const ctl_t *ctl, db_t **db);
 
+/* Opens an existing database read-only (listings): a mistyped --db creates nothing. */
+int cli_open_db_ro(const ctl_t *ctl, db_t **db);
+
 /* Parses a zone name argument; prints why not.  Returns 0 or -1. */
 int cli_parse_zone_name(const char *text, uint8_t apex[DNS_MAX_NAME]);
 

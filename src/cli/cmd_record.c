@@ -306,7 +306,7 @@ int cmd_record_list(const ctl_t *ctl, int argc, char **argv)
 		ctx.type = rr->has_type ? rr->type : 0;
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		free(rr);
 		return EXIT_FAILURE;
 	}

@@ -22,7 +22,7 @@ int cmd_settings_show(const ctl_t *ctl, int argc, char **argv)
 		return cli_usage_error("settings show takes no arguments");
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	MDB_txn *txn;

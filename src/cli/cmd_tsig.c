@@ -134,7 +134,7 @@ int cmd_tsig_list(const ctl_t *ctl, int argc, char **argv)
 		return cli_usage_error("tsig list takes no arguments");
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	MDB_txn *txn;
@@ -159,7 +159,7 @@ int cmd_tsig_show(const ctl_t *ctl, int argc, char **argv)
 		return cli_usage_error("usage: tsig show NAME --secret  (prints the secret)");
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	MDB_txn *txn;
@@ -365,7 +365,7 @@ int cmd_secondary_list(const ctl_t *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	MDB_txn *txn;

@@ -114,7 +114,7 @@ int cmd_zone_list(const ctl_t *ctl, int argc, char **argv)
 		return cli_usage_error("zone list takes no arguments");
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	MDB_txn *txn;
@@ -150,7 +150,7 @@ int cmd_zone_export(const ctl_t *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	int ret = zonefile_export(db, apex, stdout);
@@ -534,7 +534,7 @@ int cmd_zone_show(const ctl_t *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	db_t *db;
-	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
 		return EXIT_FAILURE;
 	}
 	MDB_txn *txn;

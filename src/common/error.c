@@ -20,6 +20,11 @@ const char *cd_strerror(int code)
 	case CD_ENOZONE:    return "name is not inside any hosted zone";
 	case CD_ELIMIT:     return "limit reached";
 	case CD_EVERSION:   return "unsupported stored data version";
+	case CD_ECRYPTO:    return "cryptographic operation failed";
+	case CD_ENET:       return "network or TLS error";
+	case CD_EPROTO:     return "unexpected response from the server";
+	case CD_EACME:      return "the ACME server refused the request";
+	case CD_ERETRYLATER: return "the server asks to retry later";
 	default:            return "unknown error";
 	}
 }

@@ -21,6 +21,11 @@ enum {
 	CD_ENOZONE,          /* name is not inside any of our zones */
 	CD_ELIMIT,           /* a configured limit was reached */
 	CD_EVERSION,         /* stored data has an unknown format version */
+	CD_ECRYPTO,          /* a cryptographic operation failed (OpenSSL) */
+	CD_ENET,             /* network or TLS failure talking to a server (timeout, refused, ...) */
+	CD_EPROTO,           /* a server's response does not follow its protocol */
+	CD_EACME,            /* the ACME server refused the request (problem document returned) */
+	CD_ERETRYLATER,      /* the server is rate limiting or unavailable: retry after its delay */
 	CD_ERROR_LAST
 };
 

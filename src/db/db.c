@@ -17,6 +17,10 @@ int db_error(int rc, const char *what)
 		return CD_OK;
 	case MDB_NOTFOUND:
 		return CD_ENOTFOUND;
+	case MDB_MAP_RESIZED:
+		log_error("%s: the database map was grown by another process; restart certdnsd "
+		          "to use the larger map", what);
+		return CD_EDB;
 	case MDB_MAP_FULL:
 		log_error("%s: %s", what, cd_strerror(CD_EMAPFULL));
 		return CD_EMAPFULL;
@@ -71,9 +75,12 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 		return CD_EIO;
 	}
 	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		log_error("database directory %s: %s", dir,
-		          errno ? strerror(errno) : "not a directory");
+	if (stat(dir, &st) != 0) {
+		log_error("database directory %s: %s", dir, strerror(errno));
+		return CD_EIO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_error("database directory %s: not a directory", dir);
 		return CD_EIO;
 	}
 
@@ -110,6 +117,12 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 		log_error("cannot open database %s: %s", dir, mdb_strerror(rc));
 		ret = (rc == EACCES || rc == ENOENT) ? CD_EIO : CD_EDB;
 		goto fail;
+	}
+	int dead = 0;
+	mdb_reader_check(db->env, &dead);   /* slots left by crashed processes pin old pages */
+	if (dead > 0) {
+		log_warning("%s: released %d reader slot%s left by a process that died", dir, dead,
+		            dead == 1 ? "" : "s");
 	}
 	rc = mdb_txn_begin(db->env, NULL, opts->read_only ? MDB_RDONLY : 0, &txn);
 	if (rc != MDB_SUCCESS) {
@@ -165,12 +178,9 @@ void db_close(db_t *db)
 
 int db_write_begin(db_t *db, MDB_txn **txn)
 {
-	int rc = mdb_txn_begin(db->env, NULL, 0, txn);
-	if (rc == MDB_MAP_RESIZED) {
-		mdb_env_set_mapsize(db->env, 0);
-		rc = mdb_txn_begin(db->env, NULL, 0, txn);
-	}
-	return db_error(rc, "beginning write transaction");
+	/* No remap on MDB_MAP_RESIZED: LMDB allows it only with no transaction
+	 * open in the process, which a daemon with busy workers cannot promise. */
+	return db_error(mdb_txn_begin(db->env, NULL, 0, txn), "beginning write transaction");
 }
 
 int db_write_commit(MDB_txn *txn)
@@ -180,12 +190,7 @@ int db_write_commit(MDB_txn *txn)
 
 int db_read_begin(db_t *db, MDB_txn **txn)
 {
-	int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn);
-	if (rc == MDB_MAP_RESIZED) {
-		mdb_env_set_mapsize(db->env, 0);
-		rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn);
-	}
-	return db_error(rc, "beginning read transaction");
+	return db_error(mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn), "beginning read transaction");
 }
 
 int db_alloc_zone_id(db_t *db, MDB_txn *txn, uint32_t *id)

@@ -24,6 +24,9 @@ int zone_record_decode(const uint8_t *data, size_t len, zone_record_t *zone)
 	if (pos + 1 > len) {
 		return CD_EMALF;
 	}
+	if (dname_wire_length(zone->apex, zone->apex_len) != (int)zone->apex_len) {
+		return CD_EMALF;
+	}
 	zone->acl_count = data[pos];
 	zone->acl = data + pos + 1;
 	if (pos + 1 + (size_t)zone->acl_count * ACL_ENTRY_SIZE > len) {
@@ -101,6 +104,9 @@ int node_decode(const uint8_t *data, size_t len, node_t *node)
 		return CD_EMALF;
 	}
 	node->owner = data + 2;
+	if (dname_wire_length(node->owner, owner_len) != (int)owner_len) {
+		return CD_EMALF;   /* a corrupt value must not send name code past its end */
+	}
 	node->rrsets = data + 2 + owner_len;
 	node->rrsets_len = len - 2 - owner_len;
 	return CD_OK;

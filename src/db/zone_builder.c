@@ -366,19 +366,19 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 		size_t j = i;
 		for (; j < end && rec_at(zb, j)->type == type; j++) {
 			const rec_t *x = rec_at(zb, j);
+			if (x->ttl < ttl) {
+				ttl = x->ttl;
+				node_writer_rrset_ttl(&nw, ttl);
+			}
 			if (j > i && rec_same_rr(x, rec_at(zb, j - 1))) {
 				continue;
 			}
-			if (x->ttl != ttl && !ttl_warned) {
+			if (x->ttl != r->ttl && !ttl_warned) {
 				report(zb, false, x->line,
 				       "%s %s: records of one RRset have different TTLs; "
 				       "serving all with the lowest (RFC 2181 5.2)", owner_str,
 				       type_name(type, tbuf, sizeof(tbuf)));
 				ttl_warned = true;
-			}
-			if (x->ttl < ttl) {
-				ttl = x->ttl;
-				node_writer_rrset_ttl(&nw, ttl);
 			}
 			node_writer_rr(&nw, rec_rdata(x), x->rdlen);
 		}

@@ -14,6 +14,7 @@ typedef struct {
 	resp_t resp;
 	uint16_t rcode;
 	bool aa;
+	bool failed;
 	/* Scratch for the name being resolved: zones key, then node key. */
 	uint8_t zkey[1 + DNAME_KEY_MAX];
 	uint8_t nkey[4 + DNAME_KEY_MAX + 2];
@@ -216,12 +217,15 @@ static void refer_from_above(answer_t *a, const located_t *loc, size_t rel_len)
 static bool put_answer_rrset(answer_t *a, const uint8_t *owner, uint16_t owner_offset,
                              const rrset_t *rrset, uint16_t *target)
 {
-	if (resp_put_rrset(&a->resp, SECTION_ANSWER, owner, owner_offset, rrset, UINT32_MAX,
-	                   target) != CD_OK) {
+	int ret = resp_put_rrset(&a->resp, SECTION_ANSWER, owner, owner_offset, rrset, UINT32_MAX,
+	                         target);
+	if (ret == CD_ESPACE) {
 		a->resp.tc = true;
-		return false;
+	} else if (ret != CD_OK) {
+		a->rcode = DNS_RCODE_SERVFAIL;   /* corrupt stored data: retrying over TCP won't help */
+		a->failed = true;
 	}
-	return true;
+	return ret == CD_OK;
 }
 
 /*
@@ -327,14 +331,24 @@ static step_t resolve_in_zone(answer_t *a, located_t *loc, const uint8_t *name,
 		put_negative_soa(a, loc);   /* empty non-terminal: NODATA (RFC 8020 2) */
 		return none;
 	}
+	if (encloser == SIZE_MAX) {
+		a->rcode = DNS_RCODE_SERVFAIL;   /* no apex node: the zone is damaged */
+		a->failed = true;
+		return none;
+	}
 
 	/* RFC 4592: the source of synthesis is "*" below the closest encloser. */
 	uint8_t *star = loc->rel + encloser;
 	star[0] = '*';
 	star[1] = 0x00;
 	node_t wild;
-	if (get_node(a, loc, encloser + 2, &wild) == NODE_LOOKUP_FOUND && !node_is_empty(&wild)) {
+	node_lookup_t w = get_node(a, loc, encloser + 2, &wild);
+	if (w == NODE_LOOKUP_FOUND && !node_is_empty(&wild)) {
 		return answer_from_node(a, loc, &wild, name, owner_offset);
+	}
+	if (w != NODE_LOOKUP_NONE) {
+		put_negative_soa(a, loc);   /* the wildcard is an empty non-terminal: NODATA (RFC 4592 4.9) */
+		return none;
 	}
 	a->rcode = DNS_RCODE_NXDOMAIN;
 	put_negative_soa(a, loc);
@@ -365,11 +379,39 @@ static void resolve_chain(answer_t *a)
 		}
 		a->rcode = DNS_RCODE_NOERROR;   /* RFC 6604: the rcode describes the last name */
 		step_t step = resolve_in_zone(a, &loc, name, offset);
-		if (!step.follow || a->resp.tc) {
+		if (!step.follow || a->resp.tc || a->failed) {
 			return;
 		}
 		name = step.target;
 		offset = step.target_offset;
+	}
+}
+
+/*
+ * IXFR over UDP (RFC 1995 2): the current SOA alone tells the client to use
+ * TCP for the changes (or that it is current).  Only for our zone apexes.
+ */
+static void answer_ixfr_udp(answer_t *a)
+{
+	located_t loc;
+	node_t apex;
+	rrset_t soa;
+	if (db_reader_renew(a->reader) != CD_OK) {
+		a->rcode = DNS_RCODE_SERVFAIL;
+		return;
+	}
+	if (!locate(a, a->q->qname, &loc)) {
+		a->rcode = DNS_RCODE_REFUSED;
+		return;
+	}
+	if (loc.rel_len != 0) {
+		a->rcode = DNS_RCODE_NOTAUTH;   /* not a zone apex */
+		return;
+	}
+	if (get_node(a, &loc, 0, &apex) == NODE_LOOKUP_FOUND &&
+	    node_find_rrset(&apex, DNS_TYPE_SOA, &soa)) {
+		a->aa = true;
+		put_answer_rrset(a, a->q->qname, RESP_QNAME_OFFSET, &soa, NULL);
 	}
 }
 
@@ -404,8 +446,10 @@ size_t answer_query(db_reader_t *reader, const uint8_t *pkt, const dns_query_t *
 		a->rcode = DNS_RCODE_REFUSED;
 	} else if (q->qtype == DNS_TYPE_OPT || q->qtype == DNS_TYPE_TSIG) {
 		a->rcode = DNS_RCODE_FORMERR;
+	} else if (q->qtype == DNS_TYPE_IXFR && !opts->tcp) {
+		answer_ixfr_udp(a);
 	} else if (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR) {
-		/* Zone transfers are TCP-only here and handled by the transfer code. */
+		/* Zone transfers are TCP-only and handled by the transfer code. */
 		a->rcode = opts->tcp ? DNS_RCODE_REFUSED : DNS_RCODE_FORMERR;
 	} else if (qtype_is_meta(q->qtype)) {
 		a->rcode = DNS_RCODE_NOTIMP;

@@ -54,6 +54,17 @@ static query_verdict_t formerr(dns_query_t *q)
 	return QUERY_ERROR;
 }
 
+/* Skips one question entry (name possibly compressed, type, class). */
+static bool skip_question(const uint8_t *pkt, size_t len, size_t *pos)
+{
+	uint8_t name[DNS_MAX_NAME];
+	if (dname_unpack(pkt, len, pos, name) < 0 || *pos + 4 > len) {
+		return false;
+	}
+	*pos += 4;
+	return true;
+}
+
 query_verdict_t query_parse(const uint8_t *pkt, size_t len, dns_query_t *q)
 {
 	memset(q, 0, sizeof(*q));
@@ -71,30 +82,27 @@ query_verdict_t query_parse(const uint8_t *pkt, size_t len, dns_query_t *q)
 	uint16_t nscount = wire_read_u16(pkt + 8);
 	uint16_t arcount = wire_read_u16(pkt + 10);
 
-	if (qdcount != 1) {
-		if (q->opcode != DNS_OPCODE_QUERY && q->opcode != DNS_OPCODE_NOTIFY) {
-			q->rcode = DNS_RCODE_NOTIMP;
-			return QUERY_ERROR;
-		}
-		return formerr(q);
-	}
 	size_t pos = DNS_HEADER_SIZE;
-	int qlen = dname_wire_length(pkt + pos, len - pos);
-	if (qlen < 0 || pos + (size_t)qlen + 4 > len) {
-		return formerr(q);   /* also catches compression pointers in the question */
-	}
-	q->qname = pkt + pos;
-	q->qname_len = (size_t)qlen;
-	pos += (size_t)qlen;
-	q->qtype = wire_read_u16(pkt + pos);
-	q->qclass = wire_read_u16(pkt + pos + 2);
-	pos += 4;
-	q->question_len = pos - DNS_HEADER_SIZE;
-	q->has_question = true;
-
-	if (q->opcode != DNS_OPCODE_QUERY && q->opcode != DNS_OPCODE_NOTIFY) {
-		q->rcode = DNS_RCODE_NOTIMP;
-		return QUERY_ERROR;
+	if (qdcount == 1) {
+		int qlen = dname_wire_length(pkt + pos, len - pos);
+		if (qlen < 0 || pos + (size_t)qlen + 4 > len) {
+			return formerr(q);   /* also catches compression pointers in the question */
+		}
+		q->qname = pkt + pos;
+		q->qname_len = (size_t)qlen;
+		pos += (size_t)qlen;
+		q->qtype = wire_read_u16(pkt + pos);
+		q->qclass = wire_read_u16(pkt + pos + 2);
+		pos += 4;
+		q->question_len = pos - DNS_HEADER_SIZE;
+		q->has_question = true;
+	} else {
+		/* Still find the OPT, so even this error answer speaks EDNS (RFC 6891 7). */
+		for (unsigned i = 0; i < qdcount; i++) {
+			if (!skip_question(pkt, len, &pos)) {
+				return formerr(q);
+			}
+		}
 	}
 
 	/* Answer and authority sections are skipped (a NOTIFY may carry an SOA). */
@@ -132,6 +140,13 @@ query_verdict_t query_parse(const uint8_t *pkt, size_t len, dns_query_t *q)
 	}
 	if (pos != len) {
 		return formerr(q);   /* trailing garbage */
+	}
+	if (q->opcode != DNS_OPCODE_QUERY && q->opcode != DNS_OPCODE_NOTIFY) {
+		q->rcode = DNS_RCODE_NOTIMP;
+		return QUERY_ERROR;
+	}
+	if (qdcount != 1) {
+		return formerr(q);
 	}
 	if (q->has_edns && q->edns_version > 0) {
 		q->rcode = DNS_RCODE_BADVERS;

@@ -12,13 +12,32 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "db/tsig_store.h"
+#include "db/zone_conf.h"
+#include "dns/dname.h"
 #include "server/notify.h"
+#include "server/xfr_in.h"
 
 #define CONTROL_REQUEST_MAX 4096
 #define CONTROL_WATCH_MS 2000
 
+typedef struct follow {
+	struct follow *next;
+	struct control *control;
+	uv_work_t work;
+	uint8_t apex[DNS_MAX_NAME];
+	uint64_t next_check;      /* uv_now() milliseconds */
+	bool running;
+	bool present;             /* still configured at the last scan */
+	xfr_in_request_t req;
+	xfr_in_result_t res;
+	int ret;
+} follow_t;
+
 struct control {
 	uv_loop_t loop;
+	uv_async_t wake;
+	follow_t *follows;
 	uv_thread_t thread;
 	uv_async_t stop;
 	uv_pipe_t server;
@@ -161,12 +180,158 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 }
 
+static void follow_work(uv_work_t *req)
+{
+	follow_t *f = req->data;
+	f->ret = xfr_in_run(f->control->db, &f->req, &f->res);
+}
+
+static void follow_done(uv_work_t *req, int status)
+{
+	follow_t *f = req->data;
+	f->running = false;
+	uint64_t now = uv_now(&f->control->loop);
+	if (status != 0 || f->ret != CD_OK) {
+		log_warning("zone %s: pulling from the primary %s failed: %s; retrying in %u s",
+		            f->req.zone, f->req.primary_text,
+		            f->res.error[0] ? f->res.error : cd_strerror(f->ret), f->res.retry);
+		f->next_check = now + (uint64_t)(f->res.retry ? f->res.retry : 300) * 1000;
+		return;
+	}
+	if (f->res.changed) {
+		log_info("zone %s: serial %u -> %u from the primary %s (%s, %zu records)", f->req.zone,
+		         f->res.old_serial, f->res.serial, f->req.primary_text,
+		         f->res.full ? "AXFR" : "IXFR", f->res.records);
+		if (f->control->notifier != NULL) {
+			notifier_check(f->control->notifier);   /* pass it on to our own secondaries */
+		}
+	}
+	f->next_check = now + (uint64_t)(f->res.refresh ? f->res.refresh : 3600) * 1000;
+}
+
+/* Reads a followed zone's "primary" into a transfer request.  Returns false if unusable. */
+static bool primary_request(control_t *c, MDB_txn *txn, const uint8_t *apex, const json_t *primary,
+                            xfr_in_request_t *req)
+{
+	memset(req, 0, sizeof(*req));
+	const char *addr = json_string_value(json_object_get(primary, "address"));
+	json_int_t port = json_integer_value(json_object_get(primary, "port"));
+	const char *key = json_string_value(json_object_get(primary, "tsig"));
+	if (addr == NULL || port <= 0 || port > 65535) {
+		return false;
+	}
+	memcpy(req->apex, apex, (size_t)dname_wire_length(apex, DNS_MAX_NAME));
+	dname_to_str(apex, req->zone, sizeof(req->zone));
+	if (uv_ip4_addr(addr, (int)port, (struct sockaddr_in *)&req->primary) == 0) {
+		req->primary_len = sizeof(struct sockaddr_in);
+	} else if (uv_ip6_addr(addr, (int)port, (struct sockaddr_in6 *)&req->primary) == 0) {
+		req->primary_len = sizeof(struct sockaddr_in6);
+	} else {
+		return false;
+	}
+	snprintf(req->primary_text, sizeof(req->primary_text),
+	         strchr(addr, ':') ? "[%s]:%lld" : "%s:%lld", addr, (long long)port);
+	if (key != NULL) {
+		if (tsig_store_get(c->db, txn, key, &req->key) != CD_OK) {
+			log_warning("zone %s: the primary's TSIG key %s is missing", req->zone, key);
+			return false;
+		}
+		req->has_key = true;
+	}
+	return true;
+}
+
+typedef struct {
+	control_t *c;
+	MDB_txn *txn;
+	bool now;
+} scan_ctx_t;
+
+static int scan_follow(void *arg, const uint8_t *apex, const json_t *conf)
+{
+	scan_ctx_t *sc = arg;
+	control_t *c = sc->c;
+	json_t *primary = json_object_get(conf, "primary");
+	if (primary == NULL) {
+		return 0;
+	}
+	follow_t *f = c->follows;
+	while (f != NULL && !dname_equal(f->apex, apex)) {
+		f = f->next;
+	}
+	if (f == NULL) {
+		f = calloc(1, sizeof(*f));
+		if (f == NULL) {
+			return 0;
+		}
+		f->control = c;
+		f->work.data = f;
+		memcpy(f->apex, apex, (size_t)dname_wire_length(apex, DNS_MAX_NAME));
+		f->next = c->follows;
+		c->follows = f;
+	}
+	f->present = true;
+	if (sc->now) {
+		f->next_check = 0;
+	}
+	if (f->running || uv_now(&c->loop) < f->next_check) {
+		return 0;
+	}
+	if (!primary_request(c, sc->txn, apex, primary, &f->req)) {
+		f->next_check = uv_now(&c->loop) + 300000;
+		return 0;
+	}
+	f->running = true;
+	if (uv_queue_work(&c->loop, &f->work, follow_work, follow_done) != 0) {
+		f->running = false;
+	}
+	return 0;
+}
+
+/* Starts the transfers that are due (all of them when now is set). */
+static void check_follows(control_t *c, bool now)
+{
+	MDB_txn *txn;
+	if (db_read_begin(c->db, &txn) != CD_OK) {
+		return;
+	}
+	for (follow_t *f = c->follows; f != NULL; f = f->next) {
+		f->present = false;
+	}
+	scan_ctx_t sc = { c, txn, now };
+	zone_conf_foreach(c->db, txn, scan_follow, &sc);
+	mdb_txn_abort(txn);
+	follow_t **p = &c->follows;
+	while (*p != NULL) {
+		if (!(*p)->present && !(*p)->running) {
+			follow_t *gone = *p;
+			*p = gone->next;
+			free(gone);
+		} else {
+			p = &(*p)->next;
+		}
+	}
+}
+
+static void on_wake(uv_async_t *handle)
+{
+	check_follows(handle->data, true);
+}
+
+void control_wake(control_t *c)
+{
+	if (c != NULL) {
+		uv_async_send(&c->wake);
+	}
+}
+
 static void on_watch(uv_timer_t *timer)
 {
 	control_t *c = timer->data;
 	if (c->notifier != NULL) {
 		notifier_check(c->notifier);
 	}
+	check_follows(c, false);
 }
 
 /* At shutdown the only handles not yet closing are connected clients. */
@@ -189,6 +354,7 @@ static void on_stop(uv_async_t *handle)
 	uv_close((uv_handle_t *)&c->watch, NULL);
 	uv_close((uv_handle_t *)&c->server, NULL);
 	uv_close((uv_handle_t *)&c->stop, NULL);
+	uv_close((uv_handle_t *)&c->wake, NULL);
 	/* Clients still connected: their handles carry their client_t. */
 	uv_walk(&c->loop, close_client, NULL);
 }
@@ -196,10 +362,11 @@ static void on_stop(uv_async_t *handle)
 static void control_main(void *arg)
 {
 	control_t *c = arg;
-	/* Announce changes made while we were down (see notify.h). */
+	/* Announce changes made while we were down (see notify.h), catch up with primaries. */
 	if (c->notifier != NULL) {
 		notifier_check(c->notifier);
 	}
+	check_follows(c, true);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
 }
 
@@ -266,6 +433,8 @@ int control_start(db_t *db, const char *db_dir, control_status_cb status, void *
 	}
 	uv_async_init(&c->loop, &c->stop, on_stop);
 	c->stop.data = c;
+	uv_async_init(&c->loop, &c->wake, on_wake);
+	c->wake.data = c;
 	uv_timer_init(&c->loop, &c->watch);
 	c->watch.data = c;
 	uv_timer_start(&c->watch, on_watch, CONTROL_WATCH_MS, CONTROL_WATCH_MS);
@@ -292,8 +461,13 @@ void control_stop(control_t *c)
 	}
 	uv_async_send(&c->stop);
 	uv_thread_join(&c->thread);
-	uv_run(&c->loop, UV_RUN_DEFAULT);
+	uv_run(&c->loop, UV_RUN_DEFAULT);   /* also waits for transfers in the thread pool */
 	uv_loop_close(&c->loop);
 	unlink(c->path);
+	while (c->follows != NULL) {
+		follow_t *f = c->follows;
+		c->follows = f->next;
+		free(f);
+	}
 	free(c);
 }

@@ -5,6 +5,10 @@
  * and sending NOTIFY when zones change -- when certdnsctl pokes it after a
  * write, and by itself every few seconds for changes made any other way.
  *
+ * It also keeps followed zones (certdnsd as a secondary) in step with their
+ * primaries: a SOA check at the SOA refresh interval (retry after failures)
+ * and at once when a NOTIFY arrives; transfers run on the libuv thread pool.
+ *
  * Requests: {"cmd":"status"} -> daemon state and counters;
  *           {"cmd":"zone-changed","zone":"NAME"} -> check for changes now.
  */
@@ -24,6 +28,9 @@ typedef json_t *(*control_status_cb)(void *ctx);
  */
 int control_start(db_t *db, const char *db_dir, control_status_cb status, void *ctx,
                   control_t **out);
+
+/* Asks for an immediate check of followed zones at their primaries (any thread). */
+void control_wake(control_t *c);
 
 /* Stops the thread, removes the socket and frees everything. */
 void control_stop(control_t *c);

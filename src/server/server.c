@@ -312,6 +312,12 @@ int server_run(const server_config_t *cfg)
 			break;
 		}
 	}
+	if (ret == CD_OK && cfg->db_dir != NULL) {
+		ret = control_start(cfg->db, cfg->db_dir, server_status, &s, &control);
+		for (unsigned i = 0; i < initialised; i++) {
+			s.workers[i].control = control;
+		}
+	}
 	unsigned started = 0;
 	if (ret == CD_OK) {
 		for (; started < cfg->workers; started++) {
@@ -322,9 +328,6 @@ int server_run(const server_config_t *cfg)
 				break;
 			}
 		}
-	}
-	if (ret == CD_OK && cfg->db_dir != NULL) {
-		ret = control_start(cfg->db, cfg->db_dir, server_status, &s, &control);
 	}
 	if (ret == CD_OK) {
 		/* The main thread only waits for signals; the workers do the serving. */
@@ -344,10 +347,10 @@ int server_run(const server_config_t *cfg)
 	} else {
 		stop_workers(&s, initialised, started);
 	}
-	control_stop(control);
 	for (unsigned i = 0; i < started; i++) {
 		uv_thread_join(&s.workers[i].thread);
 	}
+	control_stop(control);   /* after the workers: they may still wake it */
 	for (unsigned i = 0; i < initialised; i++) {
 		if (!s.workers[i].start_error) {
 			worker_destroy(&s.workers[i]);

@@ -8,11 +8,14 @@
 #include "common/log.h"
 #include "dns/query.h"
 #include "dns/wire.h"
+#include "server/control.h"
+#include "server/notify_in.h"
 #include "server/xfr_out.h"
 
 #define TCP_BACKLOG 128
 #define TCP_MAX_PENDING_WRITES 16   /* stop reading a pipelining client beyond this */
 #define TCP_MSG_MAX 65535
+#define TCP_XFR_WRITE_TIMEOUT_MS 30000
 
 struct tcp_listener {
 	uv_tcp_t handle;
@@ -139,6 +142,9 @@ static void on_xfr_write_done(uv_write_t *req, int status)
 
 static void xfr_send_next(tcp_conn_t *conn)
 {
+	/* A client that stops reading must not pin the transfer's snapshot forever:
+	 * each message has to be written within this time. */
+	uv_timer_start(&conn->idle, on_idle, TCP_XFR_WRITE_TIMEOUT_MS, 0);
 	uint8_t *buf = malloc(TCP_MSG_MAX);
 	if (buf == NULL) {
 		conn_close(conn);
@@ -183,7 +189,6 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 		if (rcode == 0) {
 			worker_count_rcode(w, DNS_RCODE_NOERROR);
 			conn->xfr = x;
-			uv_timer_stop(&conn->idle);
 			xfr_send_next(conn);
 			return false;
 		}
@@ -193,9 +198,19 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 	}
 	uint8_t out[TCP_MSG_MAX];
 	uint16_t rcode = 0;
-	size_t rlen = answer_query(&w->reader, msg, &q, verdict, out, sizeof(out), &w->tcp_opts,
-	                           &rcode);
-	db_reader_reset(&w->reader);
+	size_t rlen;
+	if (verdict == QUERY_OK && q.opcode == DNS_OPCODE_NOTIFY) {
+		bool accepted;
+		rlen = notify_in_answer(w->cfg->db, (const struct sockaddr *)&conn->peer, msg, len, &q,
+		                        out, sizeof(out), &rcode, &accepted);
+		if (accepted) {
+			control_wake(w->control);
+		}
+	} else {
+		rlen = answer_query(&w->reader, msg, &q, verdict, out, sizeof(out), &w->tcp_opts,
+		                    &rcode);
+		db_reader_reset(&w->reader);
+	}
 	if (rlen == 0) {
 		return true;
 	}

@@ -9,6 +9,9 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "dns/query.h"
+#include "dns/wire.h"
+#include "server/control.h"
+#include "server/notify_in.h"
 
 #define UDP_BATCH 64
 #define UDP_QUERY_MAX 4096        /* larger queries are truncated by the kernel and dropped */
@@ -44,8 +47,18 @@ static unsigned answer_batch(udp_endpoint_t *ep, unsigned received)
 		query_verdict_t verdict = query_parse(pkt, m->msg_len, &q);
 		uint8_t *out = ep->out_buf + (size_t)answers * ep->out_size;
 		uint16_t rcode = 0;
-		size_t len = answer_query(&w->reader, pkt, &q, verdict, out, ep->out_size,
-		                          &w->udp_opts, &rcode);
+		size_t len;
+		if (verdict == QUERY_OK && q.opcode == DNS_OPCODE_NOTIFY) {
+			bool accepted;
+			len = notify_in_answer(w->cfg->db, (const struct sockaddr *)&ep->peers[i], pkt,
+			                       m->msg_len, &q, out, ep->out_size, &rcode, &accepted);
+			if (accepted) {
+				control_wake(w->control);
+			}
+		} else {
+			len = answer_query(&w->reader, pkt, &q, verdict, out, ep->out_size, &w->udp_opts,
+			                   &rcode);
+		}
 		if (len == 0) {
 			atomic_fetch_add_explicit(&w->stats.dropped, 1, memory_order_relaxed);
 			continue;

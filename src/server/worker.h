@@ -20,6 +20,8 @@ typedef struct {
 	_Atomic uint64_t rcode[24];
 } worker_stats_t;
 
+struct control;
+
 typedef struct worker {
 	unsigned index;
 	const server_config_t *cfg;
@@ -34,6 +36,7 @@ typedef struct worker {
 	tcp_conn_t *conns;            /* open TCP connections, a doubly linked list */
 	unsigned conn_count;
 	worker_stats_t stats;
+	struct control *control;      /* woken when a NOTIFY for a followed zone arrives */
 	int start_error;
 } worker_t;
 

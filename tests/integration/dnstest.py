@@ -358,7 +358,7 @@ def udp_exchange(addr, data, timeout=QUERY_TIMEOUT, qid=None):
                 return reply
 
 
-def udp_collect(addr, datagrams, probe, timeout=QUERY_TIMEOUT):
+def udp_collect(addr, datagrams, probe, timeout=QUERY_TIMEOUT, drain=0.05):
     """
     Sends datagrams, then the probe, on one socket; returns every reply received
     up to and including the probe's answer, and the probe's answer.  Replies the
@@ -387,7 +387,7 @@ def udp_collect(addr, datagrams, probe, timeout=QUERY_TIMEOUT):
                 answer = r
             else:
                 got.append(r)
-        s.settimeout(0.2)
+        s.settimeout(drain)
         try:
             while True:
                 got.append(s.recv(65535))
