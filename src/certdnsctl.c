@@ -53,6 +53,10 @@ static void usage(FILE *out)
 	        "  tsig list | tsig show NAME --secret | tsig delete NAME\n"
 	        "  secondary add ZONE ADDR[:PORT] [--tsig KEYNAME]\n"
 	        "  secondary list ZONE | secondary delete ZONE ADDR[:PORT]\n"
+	        "  tsig import NAME ALGORITHM SECRET  a key made elsewhere (e.g. by the primary)\n"
+	        "  zone follow ZONE PRIMARY[:PORT] [--tsig KEYNAME]\n"
+	        "                                     be a secondary: pull the zone by AXFR/IXFR\n"
+	        "  zone unfollow ZONE                 stop pulling (the data stays, now ours)\n"
 	        "\n"
 	        "Daemon:\n"
 	        "  status                             uptime, zones, answers per rcode (exit 1 if down)\n"
@@ -90,7 +94,10 @@ static const command_t commands[] = {
 	{ "record", "replace", cmd_record_replace },
 	{ "record", "batch", cmd_record_batch },
 	{ "record", "list", cmd_record_list },
+	{ "zone", "follow", cmd_zone_follow },
+	{ "zone", "unfollow", cmd_zone_unfollow },
 	{ "tsig", "add", cmd_tsig_add },
+	{ "tsig", "import", cmd_tsig_import },
 	{ "tsig", "list", cmd_tsig_list },
 	{ "tsig", "show", cmd_tsig_show },
 	{ "tsig", "delete", cmd_tsig_delete },

@@ -64,8 +64,8 @@ typedef struct {
 	const char *new_nonce;
 	const char *new_account;
 	const char *new_order;
-	const char *revoke_cert;
-	const char *key_change;
+	const char *revoke_cert;          /* NULL when absent */
+	const char *key_change;           /* NULL when absent */
 	const char *new_authz;            /* NULL when the CA does not offer pre-authorization */
 	const char *renewal_info;         /* NULL when the CA does not offer ARI (RFC 9773) */
 	const char *terms_of_service;     /* meta.termsOfService, or NULL */
@@ -127,8 +127,9 @@ const char *acme_client_error(const acme_client_t *c);
 /*
  * The directory, fetched (GET directory_url) on the first call and kept.
  * *dir points into the client, valid until it is freed.  res may be NULL.
- * Returns as described at the top; CD_EPROTO when newNonce, newAccount,
- * newOrder, revokeCert or keyChange is missing.
+ * Returns as described at the top; CD_EPROTO when the object lacks newNonce,
+ * newAccount or newOrder (the operations that need revokeCert or keyChange
+ * return CD_EPROTO when the CA does not offer them).
  */
 int acme_client_directory(acme_client_t *c, const acme_directory_t **dir, acme_result_t *res);
 

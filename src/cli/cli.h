@@ -76,3 +76,6 @@ int cmd_secondary_add(const ctl_t *ctl, int argc, char **argv);
 int cmd_secondary_delete(const ctl_t *ctl, int argc, char **argv);
 int cmd_secondary_list(const ctl_t *ctl, int argc, char **argv);
 int cmd_status(const ctl_t *ctl, int argc, char **argv);
+int cmd_zone_follow(const ctl_t *ctl, int argc, char **argv);
+int cmd_zone_unfollow(const ctl_t *ctl, int argc, char **argv);
+int cmd_tsig_import(const ctl_t *ctl, int argc, char **argv);

@@ -396,3 +396,110 @@ int cmd_secondary_list(const ctl_t *ctl, int argc, char **argv)
 	json_decref(secs);
 	return EXIT_SUCCESS;
 }
+
+/* zone follow NAME PRIMARY[:PORT] [--tsig KEY]: this daemon becomes a secondary of NAME. */
+int cmd_zone_follow(const ctl_t *ctl, int argc, char **argv)
+{
+	const char *key_name = NULL;
+	if (argc == 5 && strcmp(argv[3], "--tsig") == 0) {
+		key_name = argv[4];
+	} else if (argc != 3) {
+		return cli_usage_error("usage: zone follow ZONE PRIMARY_ADDR[:PORT] [--tsig KEYNAME]");
+	}
+	uint8_t apex[DNS_MAX_NAME];
+	if (cli_parse_zone_name(argv[1], apex) < 0) {
+		return EXIT_USAGE;
+	}
+	char addr[INET6_ADDRSTRLEN + 2];
+	long port;
+	if (parse_addr_port(argv[2], addr, sizeof(addr), &port) < 0) {
+		return cli_usage_error("'%s' is not ADDR, ADDR:PORT or [IPV6]:PORT", argv[2]);
+	}
+	db_t *db;
+	MDB_txn *txn;
+	if (write_txn(ctl, &db, &txn) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	tsig_key_t key;
+	if (key_name != NULL && tsig_store_get(db, txn, key_name, &key) != CD_OK) {
+		mdb_txn_abort(txn);
+		db_close(db);
+		return cli_fail("no TSIG key %s: add the primary's key first with 'certdnsctl tsig "
+		                "import %s ALGORITHM SECRET'", key_name, key_name);
+	}
+	json_t *conf = zone_conf_get(db, txn, apex);
+	int ret = conf ? CD_OK : CD_ENOMEM;
+	if (ret == CD_OK) {
+		json_object_set_new(conf, "primary", json_pack("{s:s, s:I, s:s?}", "address", addr,
+		                                               "port", (json_int_t)port, "tsig",
+		                                               key_name ? key.name : NULL));
+		ret = zone_conf_put(db, txn, apex, conf);
+	}
+	json_decref(conf);
+	int rc = finish(db, txn, ret, "following zone");
+	if (rc == EXIT_SUCCESS) {
+		cli_poke_daemon(ctl, "zone-changed", argv[1]);
+		printf("zone %s: following the primary %s port %ld%s%s; certdnsd transfers it and keeps "
+		       "it current (NOTIFY, SOA refresh)\n", argv[1], addr, port,
+		       key_name ? " with TSIG key " : "", key_name ? key.name : "");
+	}
+	return rc;
+}
+
+int cmd_zone_unfollow(const ctl_t *ctl, int argc, char **argv)
+{
+	if (argc != 2) {
+		return cli_usage_error("usage: zone unfollow ZONE  (keeps the data; it is then ours)");
+	}
+	uint8_t apex[DNS_MAX_NAME];
+	if (cli_parse_zone_name(argv[1], apex) < 0) {
+		return EXIT_USAGE;
+	}
+	db_t *db;
+	MDB_txn *txn;
+	if (write_txn(ctl, &db, &txn) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	json_t *conf = zone_conf_get(db, txn, apex);
+	int ret = conf == NULL ? CD_ENOMEM
+	          : json_object_del(conf, "primary") != 0 ? CD_ENOTFOUND
+	          : zone_conf_put(db, txn, apex, conf);
+	json_decref(conf);
+	return finish(db, txn, ret, "unfollowing zone");
+}
+
+/* tsig import NAME ALGORITHM SECRET: a key made elsewhere (e.g. by the primary). */
+int cmd_tsig_import(const ctl_t *ctl, int argc, char **argv)
+{
+	if (argc != 4) {
+		return cli_usage_error("usage: tsig import NAME ALGORITHM BASE64SECRET");
+	}
+	if (!tsig_algorithm_supported(argv[2])) {
+		return cli_usage_error("unsupported TSIG algorithm '%s'", argv[2]);
+	}
+	uint8_t secret[TSIG_SECRET_MAX];
+	size_t slen = strlen(argv[3]);
+	if (slen == 0 || slen >= TSIG_SECRET_MAX || slen % 4 != 0 ||
+	    EVP_DecodeBlock(secret, (const unsigned char *)argv[3], (int)slen) < 0) {
+		return cli_usage_error("the secret is not base64");
+	}
+	tsig_key_t key;
+	memset(&key, 0, sizeof(key));
+	uint8_t wire[DNS_MAX_NAME];
+	if (zonefile_parse_name(argv[1], wire) < 0 || wire[0] == 0) {
+		return cli_usage_error("'%s' is not a valid key name", argv[1]);
+	}
+	dname_to_lower(wire);
+	dname_to_str(wire, key.name, sizeof(key.name));
+	snprintf(key.algorithm, sizeof(key.algorithm), "%s", argv[2]);
+	for (char *p = key.algorithm; *p; p++) {
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	}
+	snprintf(key.secret, sizeof(key.secret), "%s", argv[3]);
+	db_t *db;
+	MDB_txn *txn;
+	if (write_txn(ctl, &db, &txn) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	return finish(db, txn, tsig_store_put(db, txn, &key), "importing TSIG key");
+}

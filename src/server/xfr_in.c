@@ -21,6 +21,7 @@ typedef struct {
 	xfr_in_result_t *res;
 	int fd;
 	tsig_ctx_t tsig;                 /* request MAC, then the previous message's MAC */
+	bool signed_request;
 	unsigned messages;
 } session_t;
 
@@ -40,9 +41,10 @@ static uint32_t soa_field(const ldns_rr *soa, size_t i)
 	return f != NULL ? ldns_rdf2native_int32(f) : 0;
 }
 
-/* Sends a query for the zone (signed when a key is set). */
-static int send_query(session_t *s, ldns_rr_type type, const ldns_rr *our_soa)
+/* Sends a query for the zone, TSIG-signed when sign is set and the primary has a key. */
+static int send_query(session_t *s, ldns_rr_type type, const ldns_rr *our_soa, bool sign)
 {
+	s->signed_request = sign && s->req->has_key;
 	ldns_pkt *q = NULL;
 	ldns_rdf *name = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME,
 	                                       (size_t)dname_wire_length(s->req->apex, DNS_MAX_NAME),
@@ -71,7 +73,7 @@ static int send_query(session_t *s, ldns_rr_type type, const ldns_rr *our_soa)
 		goto out;
 	}
 	memcpy(buf, wire, len);
-	if (s->req->has_key) {
+	if (s->signed_request) {
 		len = tsig_sign_request(&s->tsig, &s->req->key, buf, len, sizeof(buf));
 		if (len == 0) {
 			ret = fail(s, "cannot sign the request with TSIG key %s", s->req->key.name);
@@ -114,7 +116,7 @@ static int read_message(session_t *s, ldns_pkt **pkt)
 		free(rc);
 		goto out;
 	}
-	if (s->req->has_key) {
+	if (s->signed_request) {
 		/* RFC 8945 5.3.1: the first answer covers the request MAC, later ones the
 		 * previous MAC and the timers; every message must be signed. */
 		ldns_rdf *mac = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, s->tsig.mac_len,
@@ -337,8 +339,9 @@ int xfr_in_run(db_t *db, const xfr_in_request_t *req, xfr_in_result_t *res)
 		ret = fail(&s, "cannot connect to the primary %s", req->primary_text);
 		goto out;
 	}
-	/* Is there anything new?  (RFC 1982 serial comparison.) */
-	ret = send_query(&s, LDNS_RR_TYPE_SOA, NULL);
+	/* Is there anything new?  (RFC 1982 serial comparison.)  A plain query: the
+	 * serial is only a hint, the transfer itself is signed and verified. */
+	ret = send_query(&s, LDNS_RR_TYPE_SOA, NULL, false);
 	ldns_pkt *pkt = NULL;
 	if (ret == CD_OK) {
 		ret = read_message(&s, &pkt);
@@ -363,7 +366,7 @@ int xfr_in_run(db_t *db, const xfr_in_request_t *req, xfr_in_result_t *res)
 		goto out;   /* up to date */
 	}
 
-	ret = send_query(&s, our_soa ? LDNS_RR_TYPE_IXFR : LDNS_RR_TYPE_AXFR, our_soa);
+	ret = send_query(&s, our_soa ? LDNS_RR_TYPE_IXFR : LDNS_RR_TYPE_AXFR, our_soa, true);
 	bool ixfr = false;
 	uint32_t serial = 0;
 	if (ret == CD_OK) {

@@ -15,6 +15,7 @@ what.  Nothing asserts on speed: waits are bounded polls with generous limits.
 """
 
 import base64
+import json
 import os
 import random
 import re
@@ -35,7 +36,6 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsig
-import dns.tsigkeyring
 import dns.zone
 import pytest
 
@@ -213,11 +213,9 @@ def tcp_messages(addr, port, wire, source=None, timeout=10.0, max_messages=100):
                 break
             (n,) = struct.unpack("!H", head)
             out.append(_recv_exact(s, n))
-            rcode = out[-1][3] & 0x0F
-            if rcode != 0:
-                break
-            # A one-message answer ends with a second SOA; we do not parse here,
-            # the callers only look at error answers, so stop after a short wait.
+            if out[-1][3] & 0x0F:
+                break       # an error answer is the last message
+            # Callers look at refusals; after a first message, only wait briefly.
             s.settimeout(1.0)
         return out
     finally:
@@ -246,11 +244,13 @@ def xfr_rrs(addr, port, rdtype="AXFR", serial=0, keyring=None, keyname=None, sou
     kwargs = {}
     if source:
         kwargs["source"] = source
-    for msg in dns.query.xfr(addr, ZONE, rdtype=dns.rdatatype.from_text(rdtype),
-                             serial=serial, port=port, keyring=keyring, keyname=keyname,
-                             relativize=False, lifetime=30, **kwargs):
-        if keyring is not None:
-            assert msg.had_tsig or out, "first message of a signed transfer is unsigned"
+    # dnspython verifies every TSIG it gets and insists on one in the last message.
+    for i, msg in enumerate(dns.query.xfr(addr, ZONE, rdtype=dns.rdatatype.from_text(rdtype),
+                                          serial=serial, port=port, keyring=keyring,
+                                          keyname=keyname, relativize=False, lifetime=30,
+                                          **kwargs)):
+        if keyring is not None and i == 0:
+            assert msg.had_tsig, "the first message of a signed transfer is unsigned"
         for rrset in msg.answer:
             for rd in rrset:
                 out.append((rrset.name.to_text().lower(), rrset.ttl,
@@ -366,7 +366,6 @@ class Lab:
         zf.write_text(zone_text)
         ctl(self.db, "zone", "import", zf)
         if key:
-            import json
             out = ctl(self.db, "tsig", "add", KEY_NAME, "hmac-sha256", json_out=True).stdout
             info = json.loads(out)
             self.key_name = info["name"]
@@ -805,13 +804,11 @@ def test_notify_reaches_secondary_after_daemon_restart(lab):
         assert rdata_texts(addr, port, f"offline.{ZONE}", "TXT") == {'"changed while down"'}, name
         r = query(addr, port, f"old.{ZONE}", "TXT")
         assert r.rcode() == dns.rcode.NXDOMAIN, f"{name}:\n{r}"
-    restarted_log = lab.primary.log()
     for addr in (KNOT_ADDR, NSD_ADDR):
         wait_for(f"the restarted certdnsd to log the NOTIFY to {addr} acknowledged",
                  lambda: re.search(rf"NOTIFY for {re.escape(ZONE)} serial {new} acknowledged by "
                                    rf"\[?{re.escape(addr)}\b", lab.primary.log(), re.I),
                  details=lab.describe)
-    assert restarted_log
 
 
 def test_tsig_error_answers_carry_the_tsig_error(lab):
