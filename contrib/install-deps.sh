@@ -5,9 +5,9 @@ set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
       libldns-dev libuv1-dev liblmdb-dev libssl-dev libcurl4-openssl-dev libjansson-dev
       libcmocka-dev lmdb-utils ldnsutils knot-dnsutils dnsutils
-      python3 python3-dnspython python3-pytest"
+      python3 python3-dnspython python3-pytest knot nsd"
 if [ "${1:-}" = "--bench" ]; then
-    pkgs="$pkgs knot nsd dnsperf"
+    pkgs="$pkgs dnsperf"
 fi
 missing=""
 for p in $pkgs; do

@@ -135,7 +135,9 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 	    (rc = mdb_dbi_open(txn, "names", dbi_flags, &db->names)) != MDB_SUCCESS ||
 	    (rc = mdb_dbi_open(txn, "conf", dbi_flags, &db->conf)) != MDB_SUCCESS ||
 	    (rc = mdb_dbi_open(txn, "journal", dbi_flags, &db->journal)) != MDB_SUCCESS ||
-	    (rc = mdb_dbi_open(txn, "tsig", dbi_flags, &db->tsig)) != MDB_SUCCESS) {
+	    (rc = mdb_dbi_open(txn, "tsig", dbi_flags, &db->tsig)) != MDB_SUCCESS ||
+	    (rc = mdb_dbi_open(txn, "accounts", dbi_flags, &db->accounts)) != MDB_SUCCESS ||
+	    (rc = mdb_dbi_open(txn, "certs", dbi_flags, &db->certs)) != MDB_SUCCESS) {
 		if (rc == MDB_NOTFOUND) {
 			log_error("%s: not a certdns database", dir);
 			ret = CD_EVERSION;

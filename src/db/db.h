@@ -14,6 +14,7 @@
  *          and "settings" -> database-wide defaults as JSON (db/zone_conf.h)
  *   journal zone id + u64 sequence -> one change of the zone (db/journal.h)
  *   tsig   key name (wire) -> algorithm and secret (db/tsig_store.h)
+ *   accounts, certs  id -> ACME account / certificate as JSON (db/acme_store.h)
  *
  * Ownership: db_t owns the environment.  Every pointer handed out by a lookup
  * points into LMDB's map and is valid until its transaction ends or is reset.
@@ -35,6 +36,8 @@ typedef struct db {
 	MDB_dbi conf;
 	MDB_dbi journal;
 	MDB_dbi tsig;
+	MDB_dbi accounts;
+	MDB_dbi certs;
 	char *path;
 } db_t;
 

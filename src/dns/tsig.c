@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "dns/dname.h"
+#include "dns/wire.h"
 
 /* ldns names its algorithms as absolute domain names. */
 static const char *tsig_ldns_alg_name(const char *alg, char *buf, size_t len)
@@ -127,4 +129,41 @@ size_t tsig_sign_request(tsig_ctx_t *tc, const tsig_key_t *key, uint8_t *buf, si
 	memset(tc, 0, sizeof(*tc));
 	tc->key = *key;
 	return sign(tc, buf, len, cap, false);
+}
+
+size_t tsig_append_error(uint8_t *buf, size_t len, size_t cap, const uint8_t *pkt,
+                         size_t pkt_len, const uint8_t *request, uint16_t error)
+{
+	size_t pos = (size_t)(request - pkt);
+	uint8_t key[DNS_MAX_NAME], alg[DNS_MAX_NAME];
+	int klen = dname_unpack(pkt, pkt_len, &pos, key);
+	if (klen < 0 || pos + 10 > pkt_len) {
+		return len;
+	}
+	pos += 10;   /* type, class, ttl, rdlength */
+	int alen = dname_unpack(pkt, pkt_len, &pos, alg);
+	if (alen < 0 || len + (size_t)klen + 10 + (size_t)alen + 16 > cap) {
+		return len;
+	}
+	uint8_t *p = buf + len;
+	memcpy(p, key, (size_t)klen);
+	p += klen;
+	wire_write_u16(p, DNS_TYPE_TSIG);
+	wire_write_u16(p + 2, DNS_CLASS_ANY);
+	wire_write_u32(p + 4, 0);
+	wire_write_u16(p + 8, (uint16_t)(alen + 16));
+	p += 10;
+	memcpy(p, alg, (size_t)alen);
+	p += alen;
+	uint64_t now = (uint64_t)time(NULL);
+	for (int i = 0; i < 6; i++) {
+		p[i] = (uint8_t)(now >> (8 * (5 - i)));
+	}
+	wire_write_u16(p + 6, TSIG_FUDGE);
+	wire_write_u16(p + 8, 0);                        /* MAC size: none */
+	wire_write_u16(p + 10, wire_read_u16(pkt));      /* original ID */
+	wire_write_u16(p + 12, error);
+	wire_write_u16(p + 14, 0);                       /* other length */
+	wire_write_u16(buf + 10, (uint16_t)(wire_read_u16(buf + 10) + 1));
+	return (size_t)(p + 16 - buf);
 }

@@ -42,6 +42,16 @@ int tsig_verify_request(const uint8_t *wire, size_t len, tsig_lookup_cb lookup, 
  */
 size_t tsig_sign_response(tsig_ctx_t *tc, uint8_t *buf, size_t len, size_t cap);
 
+/*
+ * Appends the unsigned TSIG record of an error answer (RFC 8945 5.3.2) to the
+ * message in buf[0..len): the request's key name and algorithm, the current
+ * time, an empty MAC and the TSIG error (BADSIG, BADKEY, BADTIME).  request
+ * points at the TSIG record of the request inside pkt[0..pkt_len).  Returns
+ * the new length (ARCOUNT raised), or len unchanged when it cannot.
+ */
+size_t tsig_append_error(uint8_t *buf, size_t len, size_t cap, const uint8_t *pkt,
+                         size_t pkt_len, const uint8_t *request, uint16_t error);
+
 /* Signs a request (e.g. NOTIFY) with a key; keeps its MAC in tc to verify the answer. */
 size_t tsig_sign_request(tsig_ctx_t *tc, const tsig_key_t *key, uint8_t *buf, size_t len,
                          size_t cap);

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "dns/query.h"
+#include "dns/tsig.h"
 #include "dns/wire.h"
 #include "server/control.h"
 #include "server/notify_in.h"
@@ -174,6 +175,25 @@ static void xfr_send_next(tcp_conn_t *conn)
 	}
 }
 
+/* A TSIG failure: NOTAUTH with an unsigned TSIG record naming the error (RFC 8945 5.3.2). */
+static bool send_tsig_error(tcp_conn_t *conn, const uint8_t *msg, size_t len, dns_query_t *q,
+                            uint16_t tsig_error)
+{
+	worker_t *w = conn->worker;
+	uint8_t out[1024];
+	uint16_t rcode = 0;
+	const uint8_t *tsig = q->tsig;
+	size_t rlen = answer_query(&w->reader, msg, q, QUERY_ERROR, out, 512, &w->tcp_opts, &rcode);
+	db_reader_reset(&w->reader);
+	rlen = tsig_append_error(out, rlen, sizeof(out), msg, len, tsig, tsig_error);
+	worker_count_rcode(w, rcode);
+	if (send_message(conn, out, rlen, on_write_done) != CD_OK) {
+		conn_close(conn);
+		return false;
+	}
+	return true;
+}
+
 /* Handles one complete query; returns false when the connection must stop reading. */
 static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 {
@@ -184,8 +204,9 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 	if (verdict == QUERY_OK && q.opcode == DNS_OPCODE_QUERY && q.qclass == DNS_CLASS_IN &&
 	    (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)) {
 		xfr_out_t *x = NULL;
+		uint16_t tsig_error = 0;
 		int rcode = xfr_out_begin(w->cfg->db, (const struct sockaddr *)&conn->peer, msg, len,
-		                          &q, &x);
+		                          &q, &x, &tsig_error);
 		if (rcode == 0) {
 			worker_count_rcode(w, DNS_RCODE_NOERROR);
 			conn->xfr = x;
@@ -195,6 +216,9 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 		/* Refusals are answered like any error below. */
 		q.rcode = (uint16_t)rcode;
 		verdict = QUERY_ERROR;
+		if (tsig_error != 0) {
+			return send_tsig_error(conn, msg, len, &q, tsig_error);
+		}
 	}
 	uint8_t out[TCP_MSG_MAX];
 	uint16_t rcode = 0;

@@ -184,8 +184,9 @@ static int collect_entry(void *arg, const journal_entry_t *e)
 }
 
 int xfr_out_begin(db_t *db, const struct sockaddr *peer, const uint8_t *pkt, size_t len,
-                  const dns_query_t *q, xfr_out_t **out)
+                  const dns_query_t *q, xfr_out_t **out, uint16_t *tsig_error)
 {
+	*tsig_error = 0;
 	xfr_out_t *x = calloc(1, sizeof(*x));
 	if (x == NULL) {
 		return DNS_RCODE_SERVFAIL;
@@ -219,6 +220,7 @@ int xfr_out_begin(db_t *db, const struct sockaddr *peer, const uint8_t *pkt, siz
 			         : err == TSIG_ERR_BADTIME ? "signature time outside the fudge"
 			         : "signature does not verify (wrong secret?)");
 			rcode = DNS_RCODE_NOTAUTH;
+			*tsig_error = (uint16_t)err;
 			goto fail;
 		}
 		x->signed_stream = true;

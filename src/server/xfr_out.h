@@ -25,10 +25,11 @@ typedef struct xfr_out xfr_out_t;
 /*
  * Checks a transfer request from peer.  On success returns 0 and *out; else
  * returns the rcode to answer with: NOTAUTH (not a zone apex of ours, or a
- * TSIG that does not verify), REFUSED (not allowed), SERVFAIL.
+ * TSIG that does not verify: *tsig_error then says why), REFUSED (not
+ * allowed), SERVFAIL.
  */
 int xfr_out_begin(db_t *db, const struct sockaddr *peer, const uint8_t *pkt, size_t len,
-                  const dns_query_t *q, xfr_out_t **out);
+                  const dns_query_t *q, xfr_out_t **out, uint16_t *tsig_error);
 
 /*
  * Builds the next message into buf (room for 65535 bytes).  Returns its

@@ -145,3 +145,19 @@ def test_apex_answers_identical_on_both_families(server, t):
     expect(r, aa=True, answer=[line for line in ALPHA_APEX if " CAA " in line])
     assert struct.unpack("!H", r.raw[6:8])[0] == 2
     assert r.rcode == dns.rcode.NOERROR
+
+
+def test_additional_rrset_included_once_for_two_mx_naming_one_host(server, transport):
+    # RFC 2181 5.5: "A Resource Record Set should only be included once in any
+    # DNS reply ... it should not be repeated in the same, or any other, section".
+    r = transport.ask(server, "dupmx.alpha.test.", "MX")
+    expect(r, aa=True, answer=["dupmx.alpha.test. 3600 IN MX 10 mail.alpha.test.",
+                               "dupmx.alpha.test. 3600 IN MX 20 mail.alpha.test."],
+           authority=[], additional=["mail.alpha.test. 3600 IN A 192.0.2.25"])
+
+
+def test_additional_rrset_included_once_for_two_srv_naming_one_host(server, transport):
+    r = transport.ask(server, "_xmpp._tcp.alpha.test.", "SRV")
+    expect(r, aa=True, answer=["_xmpp._tcp.alpha.test. 3600 IN SRV 5 0 5222 sip.alpha.test.",
+                               "_xmpp._tcp.alpha.test. 3600 IN SRV 10 0 5223 sip.alpha.test."],
+           authority=[], additional=["sip.alpha.test. 3600 IN A 192.0.2.60"])

@@ -278,3 +278,68 @@ def test_ixfr_with_current_serial_gets_the_soa_alone(own_db, daemon_factory):
                                  f"daemon alive: {d.alive()}\n{d.log_tail()}")
         assert nxt.id == 0x2222, nxt
     assert d.alive(), f"certdnsd died after an up-to-date IXFR:\n{d.log_tail()}"
+
+
+def xfr_soa(serial):
+    return (f"xfr.test. 600 IN SOA ns1.xfr.test. hostmaster.xfr.test. {serial} 3600 900 "
+            "604800 60")
+
+
+def ixfr_query(serial, qid=None):
+    import dns.rrset
+    q = make_query("xfr.test.", "IXFR", qid=qid)
+    q.authority.append(dns.rrset.from_text(
+        "xfr.test.", 0, "IN", "SOA", f"ns1.xfr.test. hostmaster.xfr.test. {serial} 1 1 1 1"))
+    return q
+
+
+def test_ixfr_after_record_edits_sends_the_differences(own_db, daemon_factory):
+    assert run_ctl(own_db, "zone", "transfer-acl", "xfr.test", "127.0.0.1").rc == 0
+    d = daemon_factory(own_db)
+    r = run_ctl(own_db, "record", "add", "xfr.test", "new 600 A 192.0.2.99")
+    assert r.rc == 0 and "2024060103" in r.stdout, r
+    r = run_ctl(own_db, "record", "delete", "xfr.test", "mail A 192.0.2.2")
+    assert r.rc == 0 and "2024060104" in r.stdout, r
+    q = ixfr_query(2024060102, qid=0x1F1F)
+    lines = []
+    with tcp_connect(d.v4, 30) as s:
+        s.sendall(tcp_frame(q.to_wire()))
+        while True:
+            r = Reply(tcp_read_message(s))
+            assert r.id == 0x1F1F and r.rcode == dns.rcode.NOERROR and r.aa, r
+            lines.extend(section_lines(r.msg.answer))
+            if len(lines) > 1 and lines[-1] == norm([xfr_soa(2024060104)])[0]:
+                break
+    # RFC 1995 4: new SOA, then per change: old SOA, deletions, new SOA,
+    # additions; the new SOA again at the end.
+    assert lines == norm([xfr_soa(2024060104),
+                          xfr_soa(2024060102), xfr_soa(2024060103),
+                          "new.xfr.test. 600 IN A 192.0.2.99",
+                          xfr_soa(2024060103), "mail.xfr.test. 600 IN A 192.0.2.2",
+                          xfr_soa(2024060104),
+                          xfr_soa(2024060104)])
+    # An AXFR now has the edited data.
+    full = transfer_records(axfr_messages(d.v4, "xfr.test."))
+    assert norm(["new.xfr.test. 600 IN A 192.0.2.99"])[0] in full
+    assert norm(["mail.xfr.test. 600 IN A 192.0.2.2"])[0] not in full
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_ixfr_over_udp_answers_the_current_soa(xfr_allowed, family):
+    # RFC 1995 2: over UDP, the current SOA alone (the client then uses TCP).
+    q = ixfr_query(1)
+    wire = q.to_wire()
+    r = query_udp(xfr_allowed.addr(family), wire)
+    check_common(r, wire, False)
+    assert r.rcode == dns.rcode.NOERROR and r.aa, r
+    assert r.answer == norm([xfr_soa(2024060102)]), r
+
+
+def test_ixfr_over_udp_for_non_apex_or_foreign_name(xfr_allowed):
+    import dns.rrset
+    for qname, rcodes in (("www.xfr.test.", (dns.rcode.NOTAUTH,)),
+                          ("example.invalid.", (dns.rcode.NOTAUTH, dns.rcode.REFUSED))):
+        q = make_query(qname, "IXFR")
+        q.authority.append(dns.rrset.from_text(qname, 0, "IN", "SOA", ". . 1 1 1 1 1"))
+        r = query_udp(xfr_allowed.v4, q.to_wire())
+        assert r.rcode in rcodes and r.answer == [], r

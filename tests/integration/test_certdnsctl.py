@@ -220,6 +220,16 @@ RELATIVE_ZONE = [
     "host IN A 192.0.2.12"]
 
 
+def test_duplicate_with_a_lower_ttl_lowers_the_rrset_ttl(served, tmp_path):
+    path = write(tmp_path / "dupttl.zone", ctl_zone(serial=9, extra=[
+        "twice 600 IN A 192.0.2.20", "twice 30 IN A 192.0.2.20", "twice 600 IN A 192.0.2.21"]))
+    r = ctl(served, "zone", "import", path)
+    assert r.rc == 0, r
+    r = UDP.ask(served, "twice.ctl.test.", "A")
+    assert sorted(r.answer) == sorted(norm(["twice.ctl.test. 30 IN A 192.0.2.20",
+                                            "twice.ctl.test. 30 IN A 192.0.2.21"])), r
+
+
 @pytest.mark.parametrize("order", ["option-first", "documented"])
 def test_import_with_origin_option_and_relative_names(served, tmp_path, order):
     # --help and doc/certdnsctl.md: "zone import FILE [--origin NAME]".

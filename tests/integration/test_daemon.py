@@ -26,6 +26,8 @@ def test_help_and_version_exit_0(opt):
     ["--workers", "many"],
     ["--udp-payload", "511"],
     ["--udp-payload", "4097"],
+    ["--udp-payload", "1024K"],
+    ["--udp-payload", "5K"],
     ["--tcp-idle-timeout", "0"],
     ["--tcp-max-clients", "0"],
     ["--listen", "not-an-address"],
