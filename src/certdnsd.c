@@ -3,6 +3,7 @@
  * and TCP; every committed change is live for the next query.
  */
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 	        "  --tcp-idle-timeout SECS  close idle TCP connections (default 10)\n"
 	        "  --tcp-max-clients N      TCP connections per worker (default 250)\n"
 	        "  --map-size BYTES         grow the database map (suffixes K, M, G)\n"
+	        "  --acme-resolver ADDR[:PORT]  recursive resolver for the ACME engine's CNAME and NS\n"
+	        "                           look-ups (default: /etc/resolv.conf)\n"
+	        "  --no-acme                do not run the ACME engine\n"
 	        "  -h, --help, -V, --version\n",
 	        ANSWER_DEFAULT_UDP_PAYLOAD);
 }
@@ -87,6 +91,8 @@ int main(int argc, char **argv)
 		{ "tcp-idle-timeout", required_argument, NULL, 't' },
 		{ "tcp-max-clients", required_argument, NULL, 'c' },
 		{ "map-size", required_argument, NULL, 'm' },
+		{ "acme-resolver", required_argument, NULL, 'r' },
+		{ "no-acme", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -95,6 +101,7 @@ int main(int argc, char **argv)
 		.udp_payload = ANSWER_DEFAULT_UDP_PAYLOAD,
 		.tcp_idle_timeout_ms = 10000,
 		.tcp_max_clients = 250,
+		.acme = true,
 	};
 	const char *db_dir = getenv("CERTDNS_DB");
 	if (db_dir == NULL || *db_dir == '\0') {
@@ -150,6 +157,12 @@ int main(int argc, char **argv)
 			}
 			map_size = v;
 			break;
+		case 'r':
+			cfg.acme_resolver = optarg;
+			break;
+		case 'n':
+			cfg.acme = false;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -171,6 +184,10 @@ int main(int argc, char **argv)
 		cfg.listen_count = 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_error("cannot initialise libcurl");
+		return EXIT_FAILURE;
+	}
 
 	/* Each worker holds one reader slot, each zone transfer another. */
 	db_options_t opts = { .map_size = map_size, .max_readers = cfg.workers * 4 + 126 };
@@ -184,6 +201,7 @@ int main(int argc, char **argv)
 	log_info("certdnsd %s starting, database %s", PACKAGE_VERSION, db_dir);
 	ret = server_run(&cfg);
 	db_close(cfg.db);
+	curl_global_cleanup();
 	if (ret != CD_OK) {
 		log_error("certdnsd stopped: %s", cd_strerror(ret));
 		return EXIT_FAILURE;

@@ -16,6 +16,7 @@
 #include "acme/jws.h"
 #include "certs/keys.h"
 #include "common/error.h"
+#include "common/log.h"
 
 #define NONCE_POOL_SIZE 8
 #define MAX_RESPONSE_BODY ((size_t)4 << 20)
@@ -461,8 +462,10 @@ static int judge(acme_client_t *c, http_method_t method, const char *url, reply_
 	if (r->retry_after != NULL && acme_parse_retry_after(r->retry_after, time(NULL), &secs) == CD_OK) {
 		res->retry_after = secs;
 	}
+	bool ok = r->status >= 200 && r->status <= 299;
 	json_t *json = NULL;
-	if (r->len > 0 && kind != BODY_PEM) {
+	/* Errors carry a problem document whatever was asked for (a badNonce on a PEM download too). */
+	if (r->len > 0 && (kind != BODY_PEM || !ok)) {
 		json = json_loadb(r->body, r->len, 0, NULL);
 		if (json != NULL && !json_is_object(json)) {
 			json_decref(json);
@@ -470,7 +473,7 @@ static int judge(acme_client_t *c, http_method_t method, const char *url, reply_
 		}
 	}
 
-	if (r->status < 200 || r->status > 299) {
+	if (!ok) {
 		res->problem = json;
 		const char *type = json_string_value(json_object_get(json, "type"));
 		const char *detail = json_string_value(json_object_get(json, "detail"));
@@ -738,6 +741,7 @@ static int signed_post(acme_client_t *c, const char *url, const json_t *payload,
 		const char *type = acme_result_problem_type(res);
 		if (ret == CD_EACME && type != NULL && strcmp(type, PROBLEM_BAD_NONCE) == 0 &&
 		    attempt < ACME_BADNONCE_RETRIES) {
+			log_debug("POST %s: badNonce, signing again with the nonce of the answer", url);
 			acme_result_clear(res);
 			continue;
 		}

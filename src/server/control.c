@@ -1,6 +1,7 @@
 #include "server/control.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,9 @@ struct control {
 	db_t *db;
 	control_status_cb status;
 	void *status_ctx;
+	pthread_mutex_t acme_lock;     /* guards acme_wake, set from the main thread */
+	void (*acme_wake)(void *ctx);
+	void *acme_ctx;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -121,6 +125,13 @@ static void handle_request(client_t *cl, const char *line)
 			json_object_set_new(out, "notify_pending",
 			                    json_integer(notifier_pending(c->notifier)));
 		}
+	} else if (strcmp(cmd, "acme-wake") == 0) {
+		pthread_mutex_lock(&c->acme_lock);
+		if (c->acme_wake != NULL) {
+			c->acme_wake(c->acme_ctx);
+		}
+		pthread_mutex_unlock(&c->acme_lock);
+		out = json_pack("{s:b}", "ok", 1);
 	} else if (strcmp(cmd, "zone-changed") == 0) {
 		if (c->notifier != NULL) {
 			notifier_check(c->notifier);
@@ -315,7 +326,22 @@ static void check_follows(control_t *c, bool now)
 
 static void on_wake(uv_async_t *handle)
 {
-	check_follows(handle->data, true);
+	control_t *c = handle->data;
+	if (c->notifier != NULL) {
+		notifier_check(c->notifier);   /* e.g. the ACME engine wrote a challenge record */
+	}
+	check_follows(c, true);
+}
+
+void control_set_acme_wake(control_t *c, void (*wake)(void *ctx), void *ctx)
+{
+	if (c == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&c->acme_lock);
+	c->acme_wake = wake;
+	c->acme_ctx = ctx;
+	pthread_mutex_unlock(&c->acme_lock);
 }
 
 void control_wake(control_t *c)
@@ -399,6 +425,7 @@ int control_start(db_t *db, const char *db_dir, control_status_cb status, void *
 		return CD_ENOMEM;
 	}
 	c->db = db;
+	pthread_mutex_init(&c->acme_lock, NULL);
 	c->status = status;
 	c->status_ctx = ctx;
 	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/control.sock", db_dir) >= sizeof(c->path)) {
@@ -469,5 +496,6 @@ void control_stop(control_t *c)
 		c->follows = f->next;
 		free(f);
 	}
+	pthread_mutex_destroy(&c->acme_lock);
 	free(c);
 }

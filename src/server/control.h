@@ -10,7 +10,8 @@
  * and at once when a NOTIFY arrives; transfers run on the libuv thread pool.
  *
  * Requests: {"cmd":"status"} -> daemon state and counters;
- *           {"cmd":"zone-changed","zone":"NAME"} -> check for changes now.
+ *           {"cmd":"zone-changed","zone":"NAME"} -> check for changes now;
+ *           {"cmd":"acme-wake"} -> the ACME engine looks for work now.
  */
 
 #include <jansson.h>
@@ -31,6 +32,9 @@ int control_start(db_t *db, const char *db_dir, control_status_cb status, void *
 
 /* Asks for an immediate check of followed zones at their primaries (any thread). */
 void control_wake(control_t *c);
+
+/* Gives the control socket's "acme-wake" request somewhere to go (any thread). */
+void control_set_acme_wake(control_t *c, void (*wake)(void *ctx), void *ctx);
 
 /* Stops the thread, removes the socket and frees everything. */
 void control_stop(control_t *c);

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "db/zone_store.h"
 #include "dns/wire.h"
+#include "acme/engine.h"
 #include "server/control.h"
 #include "server/tcp.h"
 #include "server/udp.h"
@@ -274,6 +275,26 @@ static void log_stats(server_t *s)
 	         (unsigned long long)refused, (unsigned long long)dropped);
 }
 
+static void wake_control(void *ctx)
+{
+	control_wake(ctx);
+}
+
+static void wake_engine(void *ctx)
+{
+	acme_engine_wake(ctx);
+}
+
+/* The address of a listen entry without its port, as the ACME engine compares NS hosts. */
+static void listen_address_text(const server_listen_t *l, char *buf, size_t len)
+{
+	if (l->addr.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->addr)->sin_addr, buf, (socklen_t)len);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, buf, (socklen_t)len);
+	}
+}
+
 /* Asks every worker to stop: started ones through their loop, the others directly. */
 static void stop_workers(server_t *s, unsigned initialised, unsigned started)
 {
@@ -318,6 +339,24 @@ int server_run(const server_config_t *cfg)
 			s.workers[i].control = control;
 		}
 	}
+	acme_engine_t *engine = NULL;
+	char self_text[SERVER_MAX_LISTEN][64];
+	const char *self[SERVER_MAX_LISTEN];
+	if (ret == CD_OK && cfg->acme) {
+		for (unsigned i = 0; i < cfg->listen_count; i++) {
+			listen_address_text(&cfg->listen[i], self_text[i], sizeof(self_text[i]));
+			self[i] = self_text[i];
+		}
+		acme_engine_config_t ecfg = {
+			.db = cfg->db, .db_dir = cfg->db_dir, .resolver = cfg->acme_resolver,
+			.self_addresses = self, .nself = cfg->listen_count,
+			.zone_changed = wake_control, .ctx = control,
+		};
+		ret = acme_engine_start(&ecfg, &engine);
+		if (ret == CD_OK) {
+			control_set_acme_wake(control, wake_engine, engine);
+		}
+	}
 	unsigned started = 0;
 	if (ret == CD_OK) {
 		for (; started < cfg->workers; started++) {
@@ -350,7 +389,9 @@ int server_run(const server_config_t *cfg)
 	for (unsigned i = 0; i < started; i++) {
 		uv_thread_join(&s.workers[i].thread);
 	}
-	control_stop(control);   /* after the workers: they may still wake it */
+	control_set_acme_wake(control, NULL, NULL);
+	acme_engine_stop(engine);    /* finishes its step; then nothing wakes the control */
+	control_stop(control);       /* after the workers: they may still wake it */
 	for (unsigned i = 0; i < initialised; i++) {
 		if (!s.workers[i].start_error) {
 			worker_destroy(&s.workers[i]);

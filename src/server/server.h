@@ -28,6 +28,8 @@ typedef struct {
 	uint16_t udp_payload;          /* largest UDP answer, advertised in EDNS */
 	unsigned tcp_idle_timeout_ms;  /* close idle TCP connections after this */
 	unsigned tcp_max_clients;      /* per worker */
+	const char *acme_resolver;     /* resolver for the ACME engine's look-ups; NULL: resolv.conf */
+	bool acme;                     /* run the ACME engine */
 } server_config_t;
 
 /* Parses "ADDR", "ADDR:PORT", "[V6]:PORT" (port 53 when absent).  Returns 0 or -1. */

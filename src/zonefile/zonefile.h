@@ -71,3 +71,9 @@ int zonefile_parse_rr(const char *text, const uint8_t *origin, uint32_t default_
 /* Prints one RR (owner wire name, 8-byte type|class|ttl header, rdata) as a zone-file line. */
 int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
                       const uint8_t *rdata, uint16_t rdlen);
+
+/* zonefile_parse_name() returning 0 or -1, for callers that do not need the length. */
+static inline int zonefile_parse_name_into(const char *text, uint8_t out[255])
+{
+	return text != NULL && zonefile_parse_name(text, out) >= 0 ? 0 : -1;
+}

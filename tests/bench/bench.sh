@@ -16,6 +16,8 @@
 #   BENCH_OUTSTANDING  dnsperf -q for the saturation runs (default 100)
 #   BENCH_ALLOW_MISMATCH=1  go on when the servers answer a check query differently
 #   BENCH_NO_DOC=1  do not write doc/benchmarks.md (print the report only)
+#   BENCH_NOTE      a sentence to put at the top of the report
+#   BENCH_DNSPERF_ARGS  extra dnsperf options for every run (e.g. -e for EDNS)
 #
 # Everything it starts runs in its own session and is listed in
 # $BENCH_DIR/run/pids; the Python driver stops them on exit, Ctrl-C or
@@ -47,6 +49,18 @@ done
 
 mkdir -p "$workdir/run"
 pidfile="$workdir/run/pids"
+lock="$workdir/run.lock"
+# One benchmark per work dir: a second one would share (and clean up) the first's processes.
+if ! mkdir "$lock" 2>/dev/null; then
+    owner=$(cat "$lock/pid" 2>/dev/null)
+    if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+        echo "bench.sh: another benchmark (pid $owner) is using $workdir; set BENCH_DIR" >&2
+        exit 2
+    fi
+    rm -rf "$lock"
+    mkdir "$lock" || exit 2
+fi
+echo $$ > "$lock/pid"
 
 cleanup() {
     # Each line: PGID of a process group this benchmark started (its own session).
@@ -62,6 +76,7 @@ cleanup() {
         done < "$pidfile"
         rm -f "$pidfile"
     fi
+    rm -rf "$lock"
 }
 trap 'cleanup' EXIT
 trap 'cleanup; trap - EXIT; exit 130' INT

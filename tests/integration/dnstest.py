@@ -15,13 +15,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import dns.edns
 import dns.flags
 import dns.message
 import dns.name
-import dns.opcode
 import dns.rcode
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset

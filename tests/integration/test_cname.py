@@ -1,7 +1,5 @@
 """CNAME processing (RFC 1034 4.3.2, RFC 2181 10.1, RFC 6604)."""
 
-import time
-
 import dns.rcode
 
 from dnstest import (ALPHA_NEG_SOA, BETA_NEG_SOA, SUB_REFERRAL_GLUE, SUB_REFERRAL_NS, expect,
@@ -43,9 +41,8 @@ def test_cname_chain_across_zones_and_back(server, transport):
 
 
 def test_cname_loop_is_cut_promptly(server, transport):
-    start = time.monotonic()
+    # The query helpers give up after QUERY_TIMEOUT: an answer at all means no hang.
     r = transport.ask(server, "loop-a.alpha.test.", "A")
-    assert time.monotonic() - start < 5   # liveness only: no hang
     expect(r, rcode=dns.rcode.NOERROR, aa=True, ordered=True,
            answer=["loop-a.alpha.test. 3600 IN CNAME loop-b.alpha.test.",
                    "loop-b.alpha.test. 3600 IN CNAME loop-a.alpha.test."])
