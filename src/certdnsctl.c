@@ -8,6 +8,7 @@
  */
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -58,13 +59,23 @@ static void usage(FILE *out)
 	        "                                     be a secondary: pull the zone by AXFR/IXFR\n"
 	        "  zone unfollow ZONE                 stop pulling (the data stays, now ours)\n"
 	        "\n"
+	        "ACME certificates (the daemon's engine does the work; dns-01 on our zones):\n"
+	        "  acme account create --directory URL [--contact mailto:...] [--agree-tos]\n"
+	        "              [--eab-kid K --eab-hmac H] [--ca-file PEM] [--key TYPE]\n"
+	        "  acme account list | acme account show ID\n"
+	        "  cert request NAME... [--key ecdsa-p256|ecdsa-p384|rsa-2048|rsa-4096]\n"
+	        "              [--account ID] [--wait [--timeout S]]\n"
+	        "  cert list | cert show ID | cert export ID --dir DIR\n"
+	        "\n"
 	        "Daemon:\n"
 	        "  status                             uptime, zones, answers per rcode (exit 1 if down)\n"
 	        "\n"
 	        "Settings (defaults for new zones):\n"
 	        "  settings show\n"
 	        "  settings set KEY VALUE...          default_ns, soa_mname, soa_rname, serial_policy,\n"
-	        "                                     default_ttl, soa_refresh/retry/expire/minimum\n"
+	        "                                     default_ttl, soa_refresh/retry/expire/minimum,\n"
+	        "                                     acme_zone, acme_check_ns, acme_ns_port,\n"
+	        "                                     acme_propagation_timeout/interval, acme_challenge_ttl\n"
 	        "\n"
 	        "Options:\n"
 	        "  --db DIR        database directory (default: $CERTDNS_DB or " DEFAULT_DB_DIR ")\n"
@@ -104,6 +115,10 @@ static const command_t commands[] = {
 	{ "secondary", "add", cmd_secondary_add },
 	{ "secondary", "list", cmd_secondary_list },
 	{ "secondary", "delete", cmd_secondary_delete },
+	{ "cert", "request", cmd_cert_request },
+	{ "cert", "list", cmd_cert_list },
+	{ "cert", "show", cmd_cert_show },
+	{ "cert", "export", cmd_cert_export },
 	{ "settings", "show", cmd_settings_show },
 	{ "settings", "set", cmd_settings_set },
 };
@@ -171,8 +186,24 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "certdnsctl: cannot initialise libcurl\n");
+		return EXIT_FAILURE;
+	}
+	atexit(curl_global_cleanup);
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		return cmd_status(&ctl, argc, argv);
+	}
+	if (argc >= 3 && strcmp(argv[0], "acme") == 0 && strcmp(argv[1], "account") == 0) {
+		if (strcmp(argv[2], "create") == 0) {
+			return cmd_acme_account_create(&ctl, argc - 2, argv + 2);
+		}
+		if (strcmp(argv[2], "list") == 0) {
+			return cmd_acme_account_list(&ctl, argc - 2, argv + 2);
+		}
+		if (strcmp(argv[2], "show") == 0) {
+			return cmd_acme_account_show(&ctl, argc - 2, argv + 2);
+		}
 	}
 	if (argc < 2) {
 		usage(stderr);

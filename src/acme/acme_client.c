@@ -378,7 +378,8 @@ static int http_request(acme_client_t *c, http_method_t method, const char *url,
 	}
 
 	CURLcode cc = curl_easy_perform(c->curl);
-	if (cc == CURLE_OK && curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) {
+	if (cc == CURLE_OK &&
+	    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK) {
 		r->status = 0;
 	}
 	curl_slist_free_all(headers);
@@ -410,8 +411,8 @@ static int http_request(acme_client_t *c, http_method_t method, const char *url,
 	return CD_OK;
 
 setopt_failed:
-	set_error(c, "%s %s: libcurl refused an option (%s)", method_name(method), url,
-	          "unsupported libcurl build?");
+	set_error(c, "%s %s: libcurl refused an option (a libcurl built without HTTPS?)",
+	          method_name(method), url);
 	curl_slist_free_all(headers);
 	reply_free(r);
 	return CD_EINVAL;

@@ -207,11 +207,12 @@ int key_to_pem(const EVP_PKEY *key, char **pem)
 		return CD_ENOMEM;
 	}
 	int ret = CD_ECRYPTO;
+	char *data = NULL;
+	long n = 0;
 	if (PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
 		goto out;
 	}
-	char *data;
-	long n = BIO_get_mem_data(bio, &data);
+	n = BIO_get_mem_data(bio, &data);
 	if (n <= 0) {
 		goto out;
 	}
@@ -226,7 +227,12 @@ int key_to_pem(const EVP_PKEY *key, char **pem)
 	ret = CD_OK;
 out:
 	ERR_clear_error();
-	BIO_free(bio);   /* a memory BIO: frees (not wipes) the copy; see key_to_pem's contract */
+	/* Wipe the BIO's copy of the secret key, complete or not. */
+	n = BIO_get_mem_data(bio, &data);
+	if (n > 0) {
+		OPENSSL_cleanse(data, (size_t)n);
+	}
+	BIO_free(bio);
 	return ret;
 }
 

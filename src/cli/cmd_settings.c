@@ -13,6 +13,7 @@
 
 static const char *const number_keys[] = {
 	"default_ttl", "soa_refresh", "soa_retry", "soa_expire", "soa_minimum",
+	"acme_ns_port", "acme_propagation_timeout", "acme_propagation_interval", "acme_challenge_ttl",
 };
 
 int cmd_settings_show(const ctl_t *ctl, int argc, char **argv)
@@ -54,6 +55,8 @@ int cmd_settings_show(const ctl_t *ctl, int argc, char **argv)
 			}
 		} else if (json_is_integer(v)) {
 			printf(" %lld", (long long)json_integer_value(v));
+		} else if (json_is_boolean(v)) {
+			printf(" %s", json_is_true(v) ? "true" : "false");
 		} else if (json_is_string(v)) {
 			printf(" %s", json_string_value(v));
 		}
@@ -100,6 +103,16 @@ int cmd_settings_set(const ctl_t *ctl, int argc, char **argv)
 		if (value == NULL) {
 			return cli_usage_error("'%s' is not a valid domain name", argv[2]);
 		}
+	} else if (strcmp(key, "acme_zone") == 0) {
+		value = name_value(argv[2]);
+		if (value == NULL) {
+			return cli_usage_error("'%s' is not a valid zone name", argv[2]);
+		}
+	} else if (strcmp(key, "acme_check_ns") == 0) {
+		if (strcmp(argv[2], "true") != 0 && strcmp(argv[2], "false") != 0) {
+			return cli_usage_error("acme_check_ns is true or false");
+		}
+		value = json_boolean(strcmp(argv[2], "true") == 0);
 	} else if (strcmp(key, "serial_policy") == 0) {
 		if (strcmp(argv[2], "increment") != 0 && strcmp(argv[2], "dateserial") != 0) {
 			return cli_usage_error("serial_policy is 'increment' or 'dateserial'");

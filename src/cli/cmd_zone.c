@@ -27,7 +27,7 @@ int cmd_zone_import(const ctl_t *ctl, int argc, char **argv)
 	};
 	zonefile_import_opts_t opts = { .progress = isatty(STDERR_FILENO) };
 	int c;
-	optind = 1;
+	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
 	while ((c = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
 		if (c == 'o') {
 			opts.origin = optarg;
@@ -347,7 +347,7 @@ int cmd_zone_create(const ctl_t *ctl, int argc, char **argv)
 	const char *mname_arg = NULL, *rname_arg = NULL, *policy = NULL;
 	long ttl_arg = -1;
 	int c;
-	optind = 1;
+	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

@@ -777,7 +777,15 @@ class Bench:
                   "dnsperf_rc": p.returncode})
         if r.get("completed") and server_cpu > 0:
             r["qps_per_cpu_s"] = r["completed"] / server_cpu
-        warn = [l for l in errtext.splitlines() if l.strip()]
+        # dnsperf prints its warnings ("[Timeout] ...", "Warning: ...") on stdout or stderr.
+        warn = [l for l in errtext.splitlines() if l.strip()] + \
+            [l for l in text.splitlines()
+             if (l.startswith("[") and not l.startswith("[Status]")) or l.startswith("Warning")]
+        kinds = {}
+        for l in warn:
+            k = re.sub(r"\d+", "N", l.strip())[:80]
+            kinds[k] = kinds.get(k, 0) + 1
+        r["warnings"] = kinds
         r["stderr_lines"] = len(warn)
         r["stderr_sample"] = warn[:5]
         if kind == "latency":
@@ -1164,6 +1172,13 @@ class Bench:
         repins = {s.label: s.repins for s in self.servers}
         L.append("Threads found off CPU %s and re-pinned: %s." % (SERVER_CPU, ", ".join(
             "%s %d" % (k, v) for k, v in repins.items())))
+        wk = {}
+        for r in self.runs:
+            for k, v in r.get("warnings", {}).items():
+                key = (r["server"], k)
+                wk[key] = wk.get(key, 0) + v
+        for (srv, k), v in sorted(wk.items()):
+            self.events.append("dnsperf against %s printed %d x `%s`" % (labels[srv], v, k))
         if self.events or self.certdns_logs:
             L.append("")
             L.append("## Events and certdnsd log")

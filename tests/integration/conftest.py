@@ -7,7 +7,8 @@ Fixtures of the certdns integration suite.
   make_zone_db    makes another such database (certdnsd allows one daemon per database)
   server          the session's certdnsd serving zone_db on a random port
   daemon_factory  starts further daemons (own options); stopped and checked after the test
-  transport       parametrized over UDP/TCP x with/without EDNS x IPv4/IPv6
+  transport       parametrized: UDP and TCP, each with and without EDNS (IPv4 and IPv6 mixed)
+  kdig, dig       run the tools against the session server -> CompletedProcess
 
 Every daemon is stopped with SIGTERM on teardown; it must exit 0 within a few
 seconds and must not have printed sanitizer reports.

@@ -161,3 +161,11 @@ def test_additional_rrset_included_once_for_two_srv_naming_one_host(server, tran
     expect(r, aa=True, answer=["_xmpp._tcp.alpha.test. 3600 IN SRV 5 0 5222 sip.alpha.test.",
                                "_xmpp._tcp.alpha.test. 3600 IN SRV 10 0 5223 sip.alpha.test."],
            authority=[], additional=["sip.alpha.test. 3600 IN A 192.0.2.60"])
+
+
+def test_addresses_below_a_zone_cut_not_added_to_authoritative_answer(server, transport):
+    # ns1.sub.alpha.test is glue for the sub delegation: authoritative answers
+    # do not hand it out as additional data (only referrals carry glue).
+    r = transport.ask(server, "occmx.alpha.test.", "MX")
+    expect(r, aa=True, answer=["occmx.alpha.test. 3600 IN MX 10 ns1.sub.alpha.test."],
+           authority=[], additional=[])

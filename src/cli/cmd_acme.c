@@ -1,0 +1,669 @@
+/* certdnsctl acme ... and cert ...: ACME accounts and certificates. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acme/acme_client.h"
+#include "certs/keys.h"
+#include "certs/vault.h"
+#include "cli/cli.h"
+#include "common/error.h"
+#include "db/acme_store.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int parse_id(const char *text, uint32_t *id)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno || *end || end == text || v == 0 || v > UINT32_MAX) {
+		return -1;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int store_record(db_t *db, acme_store_kind_t kind, uint32_t *id, const json_t *rec)
+{
+	MDB_txn *txn;
+	int ret = db_write_begin(db, &txn);
+	if (ret != CD_OK) {
+		return ret;
+	}
+	if (*id == 0) {
+		ret = acme_store_new_id(db, txn, kind, id);
+	}
+	if (ret == CD_OK) {
+		ret = acme_store_put(db, txn, kind, *id, rec);
+	}
+	return ret == CD_OK ? db_write_commit(txn) : (mdb_txn_abort(txn), ret);
+}
+
+static json_t *load_record(db_t *db, acme_store_kind_t kind, uint32_t id, int *err)
+{
+	MDB_txn *txn;
+	*err = db_read_begin(db, &txn);
+	if (*err != CD_OK) {
+		return NULL;
+	}
+	json_t *rec = acme_store_get(db, txn, kind, id, err);
+	mdb_txn_abort(txn);
+	return rec;
+}
+
+int cmd_acme_account_create(const ctl_t *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "directory", required_argument, NULL, 'd' },
+		{ "contact", required_argument, NULL, 'c' },
+		{ "agree-tos", no_argument, NULL, 'a' },
+		{ "eab-kid", required_argument, NULL, 'k' },
+		{ "eab-hmac", required_argument, NULL, 'h' },
+		{ "ca-file", required_argument, NULL, 'f' },
+		{ "key", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *directory = NULL, *eab_kid = NULL, *eab_hmac = NULL, *ca_file = NULL;
+	const char *key_type = KEY_TYPE_DEFAULT;
+	const char *contacts[8];
+	size_t ncontacts = 0;
+	bool agree = false;
+	int c;
+	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': directory = optarg; break;
+		case 'c':
+			if (ncontacts == 8) {
+				return cli_usage_error("at most 8 --contact");
+			}
+			contacts[ncontacts++] = optarg;
+			break;
+		case 'a': agree = true; break;
+		case 'k': eab_kid = optarg; break;
+		case 'h': eab_hmac = optarg; break;
+		case 'f': ca_file = optarg; break;
+		case 't': key_type = optarg; break;
+		default:
+			return cli_usage_error("acme account create: unknown option");
+		}
+	}
+	if (directory == NULL || optind != argc) {
+		return cli_usage_error("usage: acme account create --directory URL [--contact mailto:...] "
+		                       "[--agree-tos] [--eab-kid K --eab-hmac H] [--ca-file PEM] "
+		                       "[--key ecdsa-p256|ecdsa-p384|rsa-2048|rsa-4096]");
+	}
+	if ((eab_kid == NULL) != (eab_hmac == NULL)) {
+		return cli_usage_error("--eab-kid and --eab-hmac go together");
+	}
+	char ca_abs[4096] = "";
+	if (ca_file != NULL && realpath(ca_file, ca_abs) == NULL) {
+		return cli_fail("--ca-file %s: %s", ca_file, strerror(errno));
+	}
+	EVP_PKEY *key = NULL;
+	int ret = key_generate(key_type, &key);
+	if (ret == CD_EINVAL) {
+		return cli_usage_error("unknown key type '%s'", key_type);
+	}
+	if (ret != CD_OK) {
+		return cli_fail("cannot generate the account key: %s", cd_strerror(ret));
+	}
+	db_t *db = NULL;
+	acme_client_t *client = NULL;
+	acme_result_t res = { .retry_after = -1 };
+	char *pem = NULL, *sealed = NULL;
+	vault_t vault;
+	int rc = EXIT_FAILURE;
+	bool vault_ok = false;
+	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+		goto out;
+	}
+	if (vault_open(&vault, ctl->db_dir, 1) != CD_OK) {
+		cli_fail("cannot open the master key in %s", ctl->db_dir);
+		goto out;
+	}
+	vault_ok = true;
+	ret = acme_client_new(&client, directory, ca_abs[0] ? ca_abs : NULL);
+	if (ret != CD_OK) {
+		rc = cli_usage_error("--directory must be an https:// URL");
+		goto out;
+	}
+	const acme_directory_t *dir;
+	acme_client_set_account(client, key, NULL);
+	ret = acme_client_directory(client, &dir, &res);
+	acme_result_clear(&res);
+	if (ret != CD_OK) {
+		cli_fail("cannot read the ACME directory: %s", acme_client_error(client));
+		goto out;
+	}
+	if (dir->terms_of_service != NULL && !agree) {
+		cli_fail("the CA requires agreeing to its terms of service (%s): add --agree-tos",
+		         dir->terms_of_service);
+		goto out;
+	}
+	if (dir->external_account_required && eab_kid == NULL) {
+		cli_fail("the CA requires External Account Binding: add --eab-kid and --eab-hmac");
+		goto out;
+	}
+	acme_account_opts_t opts = {
+		.contacts = contacts, .n_contacts = ncontacts, .terms_agreed = agree,
+		.eab_kid = eab_kid, .eab_hmac_key = eab_hmac,
+	};
+	ret = acme_account_new(client, &opts, &res);
+	if (ret != CD_OK) {
+		cli_fail("the CA refused the account: %s", acme_client_error(client));
+		if (res.problem != NULL) {
+			cli_print_json(json_incref(res.problem));
+		}
+		goto out;
+	}
+	if (key_to_pem(key, &pem) != CD_OK ||
+	    vault_seal(&vault, "account-key", (const uint8_t *)pem, strlen(pem), &sealed) != CD_OK) {
+		cli_fail("cannot seal the account key");
+		goto out;
+	}
+	json_t *contact_array = json_array();
+	for (size_t i = 0; i < ncontacts; i++) {
+		json_array_append_new(contact_array, json_string(contacts[i]));
+	}
+	json_t *acct = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:s, s:s, s:I}", "directory", directory,
+	                         "ca_file", ca_abs[0] ? ca_abs : NULL, "contact", contact_array,
+	                         "url", res.location, "key", sealed, "key_type", key_type_name(key),
+	                         "status", str(res.body, "status") ? str(res.body, "status") : "valid",
+	                         "created", (json_int_t)time(NULL));
+	uint32_t id = 0;
+	ret = store_record(db, ACME_STORE_ACCOUNTS, &id, acct);
+	json_decref(acct);
+	if (ret != CD_OK) {
+		cli_fail("cannot store the account: %s", cd_strerror(ret));
+		goto out;
+	}
+	if (ctl->json) {
+		cli_print_json(json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "url", res.location,
+		                         "directory", directory));
+	} else {
+		printf("account %u: %s (%s, key %s)\n", id, res.location,
+		       res.http_status == 201 ? "created" : "existing", key_type_name(key));
+	}
+	rc = EXIT_SUCCESS;
+out:
+	acme_result_clear(&res);
+	acme_client_free(client);
+	EVP_PKEY_free(key);
+	if (pem != NULL) {
+		OPENSSL_cleanse(pem, strlen(pem));
+	}
+	free(pem);
+	free(sealed);
+	if (vault_ok) {
+		vault_close(&vault);
+	}
+	db_close(db);
+	return rc;
+}
+
+static int account_row(void *arg, uint32_t id, const json_t *a)
+{
+	json_t *array = arg;
+	if (array != NULL) {
+		json_array_append_new(array, json_pack("{s:I, s:s?, s:s?, s:s?, s:O?, s:s?}", "id",
+		                                       (json_int_t)id, "directory", str(a, "directory"),
+		                                       "url", str(a, "url"), "status", str(a, "status"),
+		                                       "contact", json_object_get(a, "contact"),
+		                                       "key_type", str(a, "key_type")));
+	} else {
+		printf("%-4u %-8s %-10s %s\n", id, str(a, "status") ? str(a, "status") : "?",
+		       str(a, "key_type") ? str(a, "key_type") : "?", str(a, "directory"));
+	}
+	return 0;
+}
+
+int cmd_acme_account_list(const ctl_t *ctl, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		return cli_usage_error("acme account list takes no arguments");
+	}
+	db_t *db;
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	json_t *array = ctl->json ? json_array() : NULL;
+	if (array == NULL) {
+		printf("%-4s %-8s %-10s %s\n", "ID", "STATUS", "KEY", "DIRECTORY");
+	}
+	MDB_txn *txn;
+	if (db_read_begin(db, &txn) == CD_OK) {
+		acme_store_foreach(db, txn, ACME_STORE_ACCOUNTS, account_row, array);
+		mdb_txn_abort(txn);
+	}
+	db_close(db);
+	if (array != NULL) {
+		cli_print_json(array);
+	}
+	return EXIT_SUCCESS;
+}
+
+int cmd_acme_account_show(const ctl_t *ctl, int argc, char **argv)
+{
+	uint32_t id;
+	if (argc != 2 || parse_id(argv[1], &id) < 0) {
+		return cli_usage_error("usage: acme account show ID");
+	}
+	db_t *db;
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	int err;
+	json_t *a = load_record(db, ACME_STORE_ACCOUNTS, id, &err);
+	db_close(db);
+	if (a == NULL) {
+		return cli_fail("account %u: %s", id, err == CD_ENOTFOUND ? "no such account" : cd_strerror(err));
+	}
+	json_object_del(a, "key");   /* sealed, but still: secrets stay out of listings */
+	json_object_set_new(a, "id", json_integer(id));
+	if (ctl->json) {
+		cli_print_json(a);
+		return EXIT_SUCCESS;
+	}
+	printf("account %u\n  directory: %s\n  url:       %s\n  status:    %s\n  key:       %s\n",
+	       id, str(a, "directory"), str(a, "url"), str(a, "status"), str(a, "key_type"));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(a, "contact"), i, v) {
+		printf("  contact:   %s\n", json_string_value(v));
+	}
+	json_decref(a);
+	return EXIT_SUCCESS;
+}
+
+/* The only account, when --account is not given. */
+typedef struct {
+	uint32_t id;
+	unsigned count;
+} pick_t;
+
+static int pick_account(void *arg, uint32_t id, const json_t *a)
+{
+	(void)a;
+	pick_t *p = arg;
+	p->id = id;
+	p->count++;
+	return 0;
+}
+
+static void print_events_since(const json_t *cert, size_t *seen)
+{
+	json_t *events = json_object_get(cert, "events");
+	size_t n = json_array_size(events);
+	for (; *seen < n; (*seen)++) {
+		json_t *e = json_array_get(events, *seen);
+		time_t t = (time_t)json_integer_value(json_object_get(e, "time"));
+		struct tm tm;
+		char stamp[32];
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		printf("%s  %s\n", stamp, str(e, "message"));
+		fflush(stdout);
+	}
+}
+
+int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "account", required_argument, NULL, 'a' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *key_type = KEY_TYPE_DEFAULT;
+	uint32_t account = 0;
+	bool wait = false;
+	long timeout = 600;
+	int c;
+	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
+	/* Options may follow the names: GNU getopt permutes them to the front. */
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': key_type = optarg; break;
+		case 'a':
+			if (parse_id(optarg, &account) < 0) {
+				return cli_usage_error("--account takes an account ID");
+			}
+			break;
+		case 'w': wait = true; break;
+		case 't': timeout = strtol(optarg, NULL, 10); break;
+		default:
+			return cli_usage_error("cert request: unknown option");
+		}
+	}
+	if (optind >= argc) {
+		return cli_usage_error("usage: cert request NAME... [--key TYPE] [--account ID] [--wait]");
+	}
+	EVP_PKEY *probe = NULL;
+	if (key_generate(key_type, &probe) == CD_EINVAL) {
+		return cli_usage_error("unknown key type '%s' (ecdsa-p256, ecdsa-p384, rsa-2048, rsa-4096)",
+		                       key_type);
+	}
+	EVP_PKEY_free(probe);
+	json_t *names = json_array();
+	for (int i = optind; i < argc; i++) {
+		const char *n = argv[i];
+		size_t len = strlen(n);
+		if (len == 0 || len > 253 || n[0] == '-' || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                                       "0123456789-.*_") != len ||
+		    (strchr(n, '*') != NULL && (strncmp(n, "*.", 2) != 0 || strchr(n + 1, '*') != NULL))) {
+			json_decref(names);
+			return cli_usage_error("'%s' is not a host name or wildcard (*.example.com)", n);
+		}
+		char lower[256];
+		for (size_t j = 0; j <= len; j++) {
+			lower[j] = (char)(n[j] >= 'A' && n[j] <= 'Z' ? n[j] + 32 : n[j]);
+		}
+		if (len > 0 && lower[len - 1] == '.') {
+			lower[len - 1] = '\0';
+		}
+		json_array_append_new(names, json_string(lower));
+	}
+	db_t *db;
+	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+		json_decref(names);
+		return EXIT_FAILURE;
+	}
+	if (account == 0) {
+		pick_t p = { 0 };
+		MDB_txn *txn;
+		if (db_read_begin(db, &txn) == CD_OK) {
+			acme_store_foreach(db, txn, ACME_STORE_ACCOUNTS, pick_account, &p);
+			mdb_txn_abort(txn);
+		}
+		if (p.count != 1) {
+			json_decref(names);
+			db_close(db);
+			return cli_fail(p.count == 0 ? "no ACME account: create one with 'certdnsctl acme "
+			                "account create --directory URL --agree-tos'"
+			                : "several ACME accounts: choose one with --account ID");
+		}
+		account = p.id;
+	} else {
+		int err;
+		json_t *a = load_record(db, ACME_STORE_ACCOUNTS, account, &err);
+		if (a == NULL) {
+			json_decref(names);
+			db_close(db);
+			return cli_fail("no ACME account %u", account);
+		}
+		json_decref(a);
+	}
+	json_t *cert = json_pack("{s:o, s:s, s:I, s:s, s:s, s:I, s:I, s:[]}", "names", names,
+	                         "key_type", key_type, "account", (json_int_t)account, "state",
+	                         "requested", "status", "requested", "created", (json_int_t)time(NULL),
+	                         "updated", (json_int_t)time(NULL), "events");
+	uint32_t id = 0;
+	int ret = store_record(db, ACME_STORE_CERTS, &id, cert);
+	json_decref(cert);
+	if (ret != CD_OK) {
+		db_close(db);
+		return cli_fail("cannot store the request: %s", cd_strerror(ret));
+	}
+	cli_poke_daemon(ctl, "acme-wake", NULL);
+	if (!wait) {
+		db_close(db);
+		if (ctl->json) {
+			cli_print_json(json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", "requested"));
+		} else {
+			printf("certificate %u requested; certdnsd is working on it ('certdnsctl cert show %u')\n",
+			       id, id);
+		}
+		return EXIT_SUCCESS;
+	}
+	printf("certificate %u requested; waiting for certdnsd (up to %ld s)\n", id, timeout);
+	fflush(stdout);
+	size_t seen = 0;
+	int rc = EXIT_FAILURE;
+	time_t until = time(NULL) + timeout;
+	while (time(NULL) < until) {
+		int err;
+		json_t *cur = load_record(db, ACME_STORE_CERTS, id, &err);
+		if (cur == NULL) {
+			cli_fail("certificate %u disappeared", id);
+			break;
+		}
+		print_events_since(cur, &seen);
+		const char *state = str(cur, "state");
+		if (state != NULL && strcmp(state, "issued") == 0) {
+			printf("certificate %u issued\n", id);
+			json_decref(cur);
+			rc = EXIT_SUCCESS;
+			break;
+		}
+		if (state != NULL && strcmp(state, "failed") == 0) {
+			json_t *e = json_object_get(cur, "error");
+			cli_fail("certificate %u failed: %s", id, str(e, "detail") ? str(e, "detail") : "?");
+			json_decref(cur);
+			break;
+		}
+		json_decref(cur);
+		usleep(300000);
+	}
+	if (rc != EXIT_SUCCESS && time(NULL) >= until) {
+		cli_fail("certificate %u: still not done after %ld s (is certdnsd running?)", id, timeout);
+	}
+	db_close(db);
+	return rc;
+}
+
+static void fmt_time(json_int_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static int cert_row(void *arg, uint32_t id, const json_t *c)
+{
+	json_t *array = arg;
+	json_t *names = json_object_get(c, "names");
+	if (array != NULL) {
+		json_array_append_new(array, json_pack("{s:I, s:O, s:s?, s:O?, s:O?}", "id", (json_int_t)id,
+		                                       "names", names, "status", str(c, "status"),
+		                                       "not_after", json_object_get(c, "not_after"),
+		                                       "error", json_object_get(c, "error")));
+		return 0;
+	}
+	char exp[40] = "-";
+	if (json_object_get(c, "not_after") != NULL) {
+		fmt_time(json_integer_value(json_object_get(c, "not_after")), exp, sizeof(exp));
+	}
+	printf("%-4u %-11s %-24s", id, str(c, "status") ? str(c, "status") : "?", exp);
+	size_t i;
+	json_t *n;
+	json_array_foreach(names, i, n) {
+		printf(" %s", json_string_value(n));
+	}
+	putchar('\n');
+	return 0;
+}
+
+int cmd_cert_list(const ctl_t *ctl, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		return cli_usage_error("cert list takes no arguments");
+	}
+	db_t *db;
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	json_t *array = ctl->json ? json_array() : NULL;
+	if (array == NULL) {
+		printf("%-4s %-11s %-24s %s\n", "ID", "STATUS", "EXPIRES", "NAMES");
+	}
+	MDB_txn *txn;
+	if (db_read_begin(db, &txn) == CD_OK) {
+		acme_store_foreach(db, txn, ACME_STORE_CERTS, cert_row, array);
+		mdb_txn_abort(txn);
+	}
+	db_close(db);
+	if (array != NULL) {
+		cli_print_json(array);
+	}
+	return EXIT_SUCCESS;
+}
+
+int cmd_cert_show(const ctl_t *ctl, int argc, char **argv)
+{
+	uint32_t id;
+	if (argc != 2 || parse_id(argv[1], &id) < 0) {
+		return cli_usage_error("usage: cert show ID");
+	}
+	db_t *db;
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	int err;
+	json_t *c = load_record(db, ACME_STORE_CERTS, id, &err);
+	db_close(db);
+	if (c == NULL) {
+		return cli_fail("certificate %u: %s", id, err == CD_ENOTFOUND ? "no such certificate"
+		                : cd_strerror(err));
+	}
+	json_object_del(c, "key");
+	json_object_set_new(c, "id", json_integer(id));
+	if (ctl->json) {
+		cli_print_json(c);
+		return EXIT_SUCCESS;
+	}
+	printf("certificate %u: %s\n  names:     ", id, str(c, "status"));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c, "names"), i, v) {
+		printf(" %s", json_string_value(v));
+	}
+	printf("\n  key type:   %s\n  account:    %lld\n", str(c, "key_type"),
+	       json_integer_value(json_object_get(c, "account")));
+	if (str(c, "issuer") != NULL) {
+		char nb[40], na[40];
+		fmt_time(json_integer_value(json_object_get(c, "not_before")), nb, sizeof(nb));
+		fmt_time(json_integer_value(json_object_get(c, "not_after")), na, sizeof(na));
+		printf("  issuer:     %s\n  serial:     %s\n  not before: %s\n  not after:  %s\n",
+		       str(c, "issuer"), str(c, "serial"), nb, na);
+	}
+	json_t *e = json_object_get(c, "error");
+	if (e != NULL) {
+		printf("  error:      %s\n  problem:    ", str(e, "detail") ? str(e, "detail") : "?");
+		json_dumpf(e, stdout, JSON_COMPACT);
+		putchar('\n');
+	}
+	if (json_object_get(c, "retry_at") != NULL) {
+		char ra[40];
+		fmt_time(json_integer_value(json_object_get(c, "retry_at")), ra, sizeof(ra));
+		printf("  next step:  %s\n", ra);
+	}
+	printf("  history:\n");
+	json_array_foreach(json_object_get(c, "events"), i, v) {
+		char t[40];
+		fmt_time(json_integer_value(json_object_get(v, "time")), t, sizeof(t));
+		printf("    %s  %s\n", t, str(v, "message"));
+	}
+	json_decref(c);
+	return EXIT_SUCCESS;
+}
+
+/* Writes data to dir/name atomically (temporary file, fsync, rename) with mode. */
+static int write_file(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
+{
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		return cli_fail("%s: %s", tmp, strerror(errno));
+	}
+	bool ok = fchmod(fd, mode) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	int saved = errno;
+	close(fd);
+	if (!ok || rename(tmp, path) != 0) {
+		saved = ok ? errno : saved;
+		unlink(tmp);
+		return cli_fail("%s: %s", path, strerror(saved));
+	}
+	return EXIT_SUCCESS;
+}
+
+int cmd_cert_export(const ctl_t *ctl, int argc, char **argv)
+{
+	uint32_t id;
+	if (argc != 4 || parse_id(argv[1], &id) < 0 || strcmp(argv[2], "--dir") != 0) {
+		return cli_usage_error("usage: cert export ID --dir DIR");
+	}
+	const char *dir = argv[3];
+	db_t *db;
+	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	int err;
+	json_t *c = load_record(db, ACME_STORE_CERTS, id, &err);
+	db_close(db);
+	if (c == NULL) {
+		return cli_fail("certificate %u: no such certificate", id);
+	}
+	const char *chain = str(c, "chain");
+	const char *sealed = str(c, "key");
+	if (chain == NULL || sealed == NULL) {
+		json_decref(c);
+		return cli_fail("certificate %u is not issued yet (status %s)", id, str(c, "status"));
+	}
+	vault_t vault;
+	uint8_t *key = NULL;
+	size_t key_len = 0;
+	if (vault_open(&vault, ctl->db_dir, 0) != CD_OK ||
+	    vault_open_sealed(&vault, "certificate-key", sealed, &key, &key_len) != CD_OK) {
+		json_decref(c);
+		return cli_fail("cannot unseal the key of certificate %u (master key %s/master.key)", id,
+		                ctl->db_dir);
+	}
+	vault_close(&vault);
+	/* Split the chain: leaf first, then the intermediates. */
+	const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
+	size_t leaf_len = second ? (size_t)(second - chain) : strlen(chain);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		OPENSSL_cleanse(key, key_len);
+		free(key);
+		json_decref(c);
+		return cli_fail("%s: %s", dir, strerror(errno));
+	}
+	int rc = write_file(dir, "privkey.pem", (const char *)key, key_len, 0600);
+	if (rc == EXIT_SUCCESS) {
+		rc = write_file(dir, "cert.pem", chain, leaf_len, 0644);
+	}
+	if (rc == EXIT_SUCCESS) {
+		rc = write_file(dir, "chain.pem", second ? second : "", second ? strlen(second) : 0, 0644);
+	}
+	if (rc == EXIT_SUCCESS) {
+		rc = write_file(dir, "fullchain.pem", chain, strlen(chain), 0644);
+	}
+	OPENSSL_cleanse(key, key_len);
+	free(key);
+	json_decref(c);
+	if (rc == EXIT_SUCCESS) {
+		printf("certificate %u: wrote %s/fullchain.pem, privkey.pem (0600), chain.pem, cert.pem\n",
+		       id, dir);
+	}
+	return rc;
+}
