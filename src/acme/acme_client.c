@@ -1176,8 +1176,8 @@ int acme_ari_cert_id(const uint8_t *cert_der, size_t cert_len, char **id)
 	const unsigned char *q = serial_der;
 	long content_len;
 	int tag, cls;
-	if ((ASN1_get_object(&q, &content_len, &tag, &cls, der_len) & 0x80) != 0 || tag != V_ASN1_INTEGER ||
-	    content_len <= 0) {
+	if ((ASN1_get_object(&q, &content_len, &tag, &cls, der_len) & 0x80) != 0 ||
+	    tag != V_ASN1_INTEGER || content_len <= 0) {
 		goto out;
 	}
 	if ((ret = base64url_encode(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki),

@@ -18,7 +18,7 @@
 /* Length of a DNS-01 TXT value: base64url of a SHA-256 digest, without the NUL. */
 #define JWS_DNS01_TXT_LEN 43
 
-/* The JWS alg for key: "ES256", "ES384", "RS256"; NULL for a key type certs/keys.h does not support. */
+/* The JWS alg for key: "ES256", "ES384", "RS256"; NULL for a type certs/keys.h does not support. */
 const char *jws_alg(const EVP_PKEY *key);
 
 /*

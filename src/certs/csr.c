@@ -11,7 +11,7 @@
 
 #define CN_MAX_LEN 64   /* ub-common-name, RFC 5280 appendix A */
 
-/* A dNSName is ASCII (IDNs in A-label form): letters, digits, '-', '_', '.', and '*' for wildcards. */
+/* A dNSName is ASCII (IDNs as A-labels): letters, digits, '-', '_', '.', and '*' for wildcards. */
 static bool dns_name_ok(const char *name)
 {
 	if (name == NULL || name[0] == '\0') {

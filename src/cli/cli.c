@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,6 +48,15 @@ int cli_open_db(const ctl_t *ctl, db_t **db)
 
 int cli_open_db_ro(const ctl_t *ctl, db_t **db)
 {
+	struct stat st;
+	char data[4200];
+	snprintf(data, sizeof(data), "%s/data.mdb", ctl->db_dir);
+	if (stat(ctl->db_dir, &st) != 0) {
+		return cli_fail("no database at %s: %s", ctl->db_dir, strerror(errno));
+	}
+	if (stat(data, &st) != 0) {
+		return cli_open_db(ctl, db);   /* an empty directory: an empty database, made here */
+	}
 	db_options_t opts = { .read_only = true };
 	int ret = db_open(db, ctl->db_dir, &opts);
 	if (ret != CD_OK) {

@@ -83,7 +83,7 @@ int cmd_acme_account_create(const ctl_t *ctl, int argc, char **argv)
 	bool agree = false;
 	int c;
 	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': directory = optarg; break;
 		case 'c':

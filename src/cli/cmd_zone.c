@@ -28,7 +28,7 @@ int cmd_zone_import(const ctl_t *ctl, int argc, char **argv)
 	zonefile_import_opts_t opts = { .progress = isatty(STDERR_FILENO) };
 	int c;
 	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
-	while ((c = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
 		if (c == 'o') {
 			opts.origin = optarg;
 		} else {
@@ -348,7 +348,7 @@ int cmd_zone_create(const ctl_t *ctl, int argc, char **argv)
 	long ttl_arg = -1;
 	int c;
 	optind = 0;   /* 0: GNU getopt starts afresh (also its permutation state) */
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (ns_count == 16) {

@@ -15,6 +15,9 @@ typedef struct {
 	uint16_t rcode;
 	bool aa;
 	bool failed;
+	/* CNAMEs synthesized from DNAMEs (RFC 6672): header and rdata, per chain link. */
+	uint8_t synth[ANSWER_CNAME_CHAIN_MAX + 1][8 + 2 + DNS_MAX_NAME];
+	unsigned synth_used;
 	/* Scratch for the name being resolved: zones key, then node key. */
 	uint8_t zkey[1 + DNAME_KEY_MAX];
 	uint8_t nkey[4 + DNAME_KEY_MAX + 2];
@@ -158,10 +161,23 @@ static void put_additional(answer_t *a, const located_t *loc, const rrset_t *rrs
 	size_t pos = 0;
 	const uint8_t *rdata;
 	uint16_t rdlen;
+	const uint8_t *done[16];   /* one host named twice (two MX) gets its addresses once */
+	size_t ndone = 0;
 	while (rrset_next_rr(rrset, &pos, &rdata, &rdlen)) {
-		if ((size_t)at < rdlen && dname_wire_length(rdata + at, rdlen - (size_t)at) > 0) {
-			put_addresses(a, loc, rdata + at, false, false);
+		if ((size_t)at >= rdlen || dname_wire_length(rdata + at, rdlen - (size_t)at) <= 0) {
+			continue;
 		}
+		bool seen = false;
+		for (size_t i = 0; i < ndone && !seen; i++) {
+			seen = dname_equal(done[i], rdata + at);
+		}
+		if (seen) {
+			continue;
+		}
+		if (ndone < sizeof(done) / sizeof(done[0])) {
+			done[ndone++] = rdata + at;
+		}
+		put_addresses(a, loc, rdata + at, false, false);
 	}
 }
 
@@ -280,6 +296,53 @@ static step_t answer_from_node(answer_t *a, const located_t *loc, const node_t *
 	return step;
 }
 
+/*
+ * RFC 6672 3.2: below a DNAME owner, answer the DNAME and a CNAME from the
+ * name to its counterpart below the DNAME target (TTL of the DNAME), then
+ * resolve that as any CNAME.  A result over 255 bytes is YXDOMAIN.
+ */
+static step_t synthesize_from_dname(answer_t *a, const node_t *owner_node, const rrset_t *dname,
+                                    const uint8_t *name, uint16_t name_offset)
+{
+	step_t none = { 0 };
+	const uint8_t *target;
+	uint16_t target_len;
+	size_t pos = 0;
+	if (!rrset_next_rr(dname, &pos, &target, &target_len) ||
+	    dname_wire_length(target, target_len) != (int)target_len ||
+	    a->synth_used >= ANSWER_CNAME_CHAIN_MAX + 1) {
+		a->rcode = DNS_RCODE_SERVFAIL;
+		a->failed = true;
+		return none;
+	}
+	if (!put_answer_rrset(a, owner_node->owner, 0, dname, NULL)) {
+		return none;
+	}
+	int keep = dname_label_count(name) - dname_label_count(owner_node->owner);
+	const uint8_t *suffix = dname_skip_labels(name, keep);
+	size_t prefix = (size_t)(suffix - name);
+	if (prefix + target_len > DNS_MAX_NAME) {
+		a->rcode = DNS_RCODE_YXDOMAIN;
+		return none;
+	}
+	uint8_t *s = a->synth[a->synth_used++];
+	wire_write_u16(s, DNS_TYPE_CNAME);
+	wire_write_u16(s + 2, dname->rclass);
+	wire_write_u32(s + 4, dname->ttl);
+	wire_write_u16(s + 8, (uint16_t)(prefix + target_len));
+	memcpy(s + 10, name, prefix);
+	memcpy(s + 10 + prefix, target, target_len);
+	rrset_t cname = {
+		.type = DNS_TYPE_CNAME, .rclass = dname->rclass, .ttl = dname->ttl, .count = 1,
+		.header = s, .rdata = s + 8, .rdata_len = 2 + prefix + target_len,
+	};
+	uint16_t target_offset = 0;
+	if (!put_answer_rrset(a, name, name_offset, &cname, &target_offset)) {
+		return none;
+	}
+	return (step_t){ .follow = true, .target = s + 10, .target_offset = target_offset };
+}
+
 /* Resolves one name of the chain within the zone it belongs to. */
 static step_t resolve_in_zone(answer_t *a, located_t *loc, const uint8_t *name,
                               uint16_t owner_offset)
@@ -323,6 +386,10 @@ static step_t resolve_in_zone(answer_t *a, located_t *loc, const uint8_t *name,
 			if (up.flags & NODE_OCCLUDED) {
 				refer_from_above(a, loc, len);
 				return none;
+			}
+			rrset_t dname;
+			if (node_find_rrset(&up, DNS_TYPE_DNAME, &dname)) {
+				return synthesize_from_dname(a, &up, &dname, name, owner_offset);
 			}
 			break;   /* authoritative data above: no cut in between */
 		}
