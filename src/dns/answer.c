@@ -494,7 +494,17 @@ size_t answer_query(db_reader_t *reader, const uint8_t *pkt, const dns_query_t *
 	if (verdict == QUERY_DROP) {
 		return 0;
 	}
-	answer_t *a = &(answer_t){ .reader = reader, .q = q, .opts = opts };
+	/* Only the small state is cleared: the scratch buffers (several KiB) are
+	 * written before they are read, and clearing them per query would cost. */
+	answer_t state;
+	answer_t *a = &state;
+	a->reader = reader;
+	a->q = q;
+	a->opts = opts;
+	a->rcode = DNS_RCODE_NOERROR;
+	a->aa = false;
+	a->failed = false;
+	a->synth_used = 0;
 	size_t limit = 65535;
 	if (!opts->tcp) {
 		size_t client = q->has_edns ? q->edns_payload : 512;
