@@ -20,6 +20,8 @@
 #include "server/udp.h"
 #include "server/worker.h"
 
+#define UDP_SOCKET_BUFFER (4 * 1024 * 1024)
+
 int server_parse_listen(const char *text, server_listen_t *out)
 {
 	char host[64];
@@ -88,6 +90,12 @@ static int make_socket(const server_listen_t *l, int type, bool reuseport)
 	}
 	if (type == SOCK_STREAM) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	} else {
+		/* A bigger receive queue rides out the moments a busy CPU deschedules
+		 * the worker (the kernel caps it at net.core.rmem_max). */
+		int size = UDP_SOCKET_BUFFER;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
 	if (l->addr.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
