@@ -1,6 +1,7 @@
 #include "acme/engine.h"
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include "acme/dns01.h"
 #include "acme/jws.h"
 #include "certs/csr.h"
+#include "certs/export.h"
 #include "certs/keys.h"
 #include "certs/vault.h"
 #include "common/error.h"
@@ -90,6 +92,9 @@ static int save(work_t *w)
 
 static void set_state(work_t *w, const char *state, const char *status)
 {
+	if (strcmp(status, "validating") == 0 && json_object_get(w->cert, "chain") != NULL) {
+		status = "renewing";   /* the issued certificate keeps serving meanwhile */
+	}
 	json_object_set_new(w->cert, "state", json_string(state));
 	json_object_set_new(w->cert, "status", json_string(status));
 }
@@ -143,6 +148,24 @@ static void cleanup_records(work_t *w)
 	free(values);
 }
 
+/* Backoff after failed renewals: about 1 min, 10 min, 100 min, then daily. */
+static long renewal_backoff(unsigned failures)
+{
+	static const long steps[] = { 60, 600, 6000 };
+	return failures <= 3 ? steps[failures - 1] : 86400;
+}
+
+/* Forgets the order in progress (not the issued certificate). */
+static void clear_order(work_t *w)
+{
+	static const char *const keys[] = {
+		"order_url", "authorizations", "finalize", "order_key", "published_at", "propagation",
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_object_del(w->cert, keys[i]);
+	}
+}
+
 /* Fails the certificate with a problem document (taken) or a message. */
 static step_result_t fail(work_t *w, json_t *problem, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -159,6 +182,18 @@ static step_result_t fail(work_t *w, json_t *problem, const char *fmt, ...)
 	json_object_set_new(w->cert, "error", problem);
 	event(w, "failed: %s", msg);
 	cleanup_records(w);
+	clear_order(w);
+	if (json_object_get(w->cert, "chain") != NULL) {
+		/* A renewal: the old certificate keeps serving; try again later. */
+		json_int_t failures = json_integer_value(json_object_get(w->cert, "failures")) + 1;
+		json_object_set_new(w->cert, "failures", json_integer(failures));
+		long delay = renewal_backoff((unsigned)failures);
+		set_state(w, "failed", "renewal-failed");
+		wait_for(w, delay);
+		event(w, "renewal attempt %lld failed; the current certificate stays; next try in %ld s",
+		      (long long)failures, delay);
+		return STEP_DONE;
+	}
 	set_state(w, "failed", "failed");
 	json_object_del(w->cert, "retry_at");
 	return STEP_DONE;
@@ -210,7 +245,14 @@ static step_result_t step_requested(work_t *w)
 		}
 	}
 	acme_result_t res = { .retry_after = -1 };
-	int ret = acme_order_new(w->client, list, n, NULL, &res);
+	/* RFC 9773 5: a renewal names the certificate it replaces, when the CA has ARI. */
+	const char *replaces = str(w->cert, "ari_id");
+	const acme_directory_t *dir = NULL;
+	if (replaces != NULL && (acme_client_directory(w->client, &dir, NULL) != CD_OK ||
+	                         dir->renewal_info == NULL)) {
+		replaces = NULL;
+	}
+	int ret = acme_order_new(w->client, list, n, replaces, &res);
 	free(list);
 	if (ret != CD_OK) {
 		step_result_t r = client_error(w, ret, &res, "creating the order");
@@ -433,7 +475,7 @@ static step_result_t step_authorized(work_t *w)
 	/* The key exists (sealed, saved) before finalize sends its CSR: after a
 	 * crash the certificate still matches a key we have. */
 	EVP_PKEY *key = NULL;
-	const char *sealed = str(w->cert, "key");
+	const char *sealed = str(w->cert, "order_key");
 	int ret;
 	if (sealed == NULL) {
 		const char *type = str(w->cert, "key_type");
@@ -451,7 +493,7 @@ static step_result_t step_authorized(work_t *w)
 			EVP_PKEY_free(key);
 			return fail(w, NULL, "cannot make the certificate key: %s", cd_strerror(ret));
 		}
-		json_object_set_new(w->cert, "key", json_string(s));
+		json_object_set_new(w->cert, "order_key", json_string(s));
 		free(s);
 		if (save(w) != CD_OK) {
 			EVP_PKEY_free(key);
@@ -529,6 +571,128 @@ static void describe_leaf(work_t *w, const char *pem)
 	BIO_free(bio);
 }
 
+/* RFC 3339 time ("2026-11-29T15:20:30Z", fractions allowed) to seconds. */
+static long parse_rfc3339(const char *text)
+{
+	struct tm tm = { 0 };
+	if (text == NULL || strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) == NULL) {
+		return 0;
+	}
+	return (long)timegm(&tm);
+}
+
+static long random_below(long n)
+{
+	uint32_t r = 0;
+	if (n <= 0 || RAND_bytes((unsigned char *)&r, sizeof(r)) != 1) {
+		return 0;
+	}
+	return (long)(r % (uint32_t)n);
+}
+
+/*
+ * When to renew: inside the CA's ARI window (RFC 9773 4.2, a random time in
+ * it, asked again twice a day), else when a third of the lifetime is left (a
+ * half under 10 days), with jitter so many certificates spread out.
+ */
+static void schedule_renewal(work_t *w)
+{
+	long not_before = (long)json_integer_value(json_object_get(w->cert, "not_before"));
+	long not_after = (long)json_integer_value(json_object_get(w->cert, "not_after"));
+	long lifetime = not_after - not_before;
+	if (lifetime <= 0) {
+		return;
+	}
+	const acme_directory_t *dir = NULL;
+	char *id = NULL;
+	const char *chain = str(w->cert, "chain");
+	BIO *bio = chain ? BIO_new_mem_buf(chain, -1) : NULL;
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	uint8_t *der = NULL;
+	int der_len = x ? i2d_X509(x, &der) : -1;
+	if (der_len > 0 && acme_ari_cert_id(der, (size_t)der_len, &id) == CD_OK) {
+		json_object_set_new(w->cert, "ari_id", json_string(id));
+	}
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(bio);
+	long renew_at = 0;
+	if (id != NULL && acme_client_directory(w->client, &dir, NULL) == CD_OK &&
+	    dir->renewal_info != NULL) {
+		acme_result_t res = { .retry_after = -1 };
+		if (acme_renewal_info(w->client, id, &res) == CD_OK) {
+			json_t *window = json_object_get(res.body, "suggestedWindow");
+			long start = parse_rfc3339(str(window, "start"));
+			long end = parse_rfc3339(str(window, "end"));
+			if (start > 0 && end >= start) {
+				renew_at = start + random_below(end - start + 1);
+				json_object_set_new(w->cert, "ari_window", json_pack("{s:I, s:I}", "start",
+				                    (json_int_t)start, "end", (json_int_t)end));
+				event(w, "renewal window from the CA (ARI): renewing at %ld", renew_at);
+			}
+			long recheck = res.retry_after > 0 ? res.retry_after : 6 * 3600;
+			if (recheck > 12 * 3600) {
+				recheck = 12 * 3600;   /* at least twice a day */
+			}
+			json_object_set_new(w->cert, "ari_check_at", json_integer(now_s() + recheck));
+		}
+		acme_result_clear(&res);
+	}
+	free(id);
+	if (renew_at == 0) {
+		long left = lifetime < 10 * 86400 ? lifetime / 2 : lifetime / 3;
+		long jitter = lifetime / 50 < 6 * 3600 ? lifetime / 50 : 6 * 3600;
+		renew_at = not_after - left - random_below(jitter + 1);
+		json_object_del(w->cert, "ari_check_at");
+	}
+	json_object_set_new(w->cert, "renew_at", json_integer(renew_at));
+}
+
+/* Writes the export directory and runs the deploy hook, if the certificate has them. */
+static void deploy(work_t *w)
+{
+	const char *dir = str(w->cert, "export_dir");
+	if (dir == NULL) {
+		return;
+	}
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	char err[1024] = "";
+	if (vault_open_sealed(&w->vault, "certificate-key", str(w->cert, "key") ? str(w->cert, "key")
+	                      : "", &pem, &len) != CD_OK) {
+		event(w, "cannot unseal the key to export it");
+		return;
+	}
+	int ret = cert_export_files(dir, str(w->cert, "chain"), (const char *)pem, len, err,
+	                            sizeof(err));
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (ret != CD_OK) {
+		event(w, "export to %s failed: %s", dir, err);
+		return;
+	}
+	event(w, "exported to %s", dir);
+	const char *hook = str(w->cert, "deploy_hook");
+	if (hook == NULL) {
+		return;
+	}
+	char names[2048] = "";
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(w->cert, "names"), i, n) {
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", json_string_value(n));
+	}
+	int status = cert_run_deploy_hook(hook, w->id, names, dir, 60, err, sizeof(err));
+	if (status == 0) {
+		event(w, "deploy hook ran: exit 0");
+	} else if (status > 0) {
+		event(w, "deploy hook exited with status %d", status);
+	} else {
+		event(w, "deploy hook: %s", err);
+	}
+}
+
 static step_result_t step_finalizing(work_t *w)
 {
 	acme_result_t res = { .retry_after = -1 };
@@ -560,16 +724,60 @@ static step_result_t step_finalizing(work_t *w)
 		acme_result_clear(&res);
 		return r;
 	}
+	/* The new certificate and its key replace the old pair in one record write. */
+	bool renewal = json_object_get(w->cert, "chain") != NULL;
 	json_object_set_new(w->cert, "chain", json_string(res.pem));
+	json_object_set(w->cert, "key", json_object_get(w->cert, "order_key"));
 	describe_leaf(w, res.pem);
 	acme_result_clear(&res);
 	json_object_del(w->cert, "error");
-	event(w, "certificate issued (serial %s)", str(w->cert, "serial") ? str(w->cert, "serial") : "?");
+	json_object_del(w->cert, "failures");
+	event(w, "certificate %s (serial %s)", renewal ? "renewed" : "issued",
+	      str(w->cert, "serial") ? str(w->cert, "serial") : "?");
 	cleanup_records(w);
+	clear_order(w);
 	set_state(w, "issued", "issued");
 	json_object_set_new(w->cert, "issued_at", json_integer(now_s()));
 	json_object_del(w->cert, "retry_at");
+	schedule_renewal(w);
+	deploy(w);
 	return STEP_DONE;
+}
+
+/*
+ * For an issued certificate: refresh its ARI window when that is due, and
+ * start the renewal when its time has come (the current certificate keeps
+ * serving until the new one replaces it).  A failed renewal whose retry time
+ * has come starts over.  Returns STEP_DONE when there is nothing more to do now.
+ */
+static step_result_t begin_renewal(work_t *w)
+{
+	const char *state = str(w->cert, "state");
+	if (state == NULL) {
+		return STEP_AGAIN;
+	}
+	if (strcmp(state, "failed") == 0 && json_object_get(w->cert, "chain") != NULL) {
+		set_state(w, "requested", "renewing");
+		event(w, "retrying the renewal");
+		return STEP_AGAIN;
+	}
+	if (strcmp(state, "issued") != 0) {
+		return STEP_AGAIN;
+	}
+	long ari = (long)json_integer_value(json_object_get(w->cert, "ari_check_at"));
+	if (ari > 0 && ari <= now_s()) {
+		schedule_renewal(w);
+	}
+	long renew_at = (long)json_integer_value(json_object_get(w->cert, "renew_at"));
+	if (renew_at == 0 || renew_at > now_s()) {
+		return STEP_DONE;
+	}
+	long left = (long)json_integer_value(json_object_get(w->cert, "not_after")) - now_s();
+	event(w, "renewing: %ld s of validity left", left);
+	json_object_del(w->cert, "renew_at");
+	json_object_del(w->cert, "ari_check_at");
+	set_state(w, "requested", "renewing");
+	return STEP_AGAIN;
 }
 
 /* Sets up the ACME client of the certificate's account. */
@@ -644,10 +852,12 @@ static long run_certificate(acme_engine_t *e, uint32_t id, json_t *cert)
 		          RETRY_NETWORK_S);
 		return now_s() + RETRY_NETWORK_S;
 	}
-	json_object_del(cert, "retry_at");
 	if (open_account(&w) != CD_OK) {
 		fail(&w, NULL, "%s", w.err);
+	} else if (begin_renewal(&w) == STEP_DONE) {
+		save(&w);
 	} else {
+		json_object_del(cert, "retry_at");
 		for (int guard = 0; guard < 16; guard++) {
 			const char *state = str(cert, "state");
 			step_result_t r;
@@ -678,8 +888,16 @@ static long run_certificate(acme_engine_t *e, uint32_t id, json_t *cert)
 	}
 	acme_client_free(w.client);
 	vault_close(&w.vault);
-	json_t *retry = json_object_get(cert, "retry_at");
-	return retry ? (long)json_integer_value(retry) : 0;
+	/* The next time this certificate needs the engine: a retry, a renewal, an ARI check. */
+	long next = 0;
+	static const char *const times[] = { "retry_at", "renew_at", "ari_check_at" };
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		long t = (long)json_integer_value(json_object_get(cert, times[i]));
+		if (t > 0 && (next == 0 || t < next)) {
+			next = t;
+		}
+	}
+	return next;
 }
 
 typedef struct {
@@ -692,10 +910,24 @@ static int collect_due(void *arg, uint32_t id, const json_t *cert)
 {
 	due_t *d = arg;
 	const char *state = str(cert, "state");
-	if (state != NULL && (strcmp(state, "issued") == 0 || strcmp(state, "failed") == 0)) {
-		return 0;
+	long at;
+	if (state != NULL && strcmp(state, "issued") == 0) {
+		at = (long)json_integer_value(json_object_get(cert, "renew_at"));
+		long ari = (long)json_integer_value(json_object_get(cert, "ari_check_at"));
+		if (ari > 0 && (at == 0 || ari < at)) {
+			at = ari;
+		}
+		if (at == 0) {
+			return 0;
+		}
+	} else if (state != NULL && strcmp(state, "failed") == 0) {
+		if (json_object_get(cert, "chain") == NULL) {
+			return 0;   /* a first issuance that failed waits for the user */
+		}
+		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
+	} else {
+		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
 	}
-	long at = (long)json_integer_value(json_object_get(cert, "retry_at"));
 	if (at > now_s()) {
 		if (d->next == 0 || at < d->next) {
 			d->next = at;

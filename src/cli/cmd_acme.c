@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "acme/acme_client.h"
+#include "certs/export.h"
 #include "certs/keys.h"
 #include "certs/vault.h"
 #include "cli/cli.h"
@@ -328,9 +329,13 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 		{ "account", required_argument, NULL, 'a' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "export-dir", required_argument, NULL, 'e' },
+		{ "deploy-hook", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key_type = KEY_TYPE_DEFAULT;
+	const char *export_dir = NULL, *deploy_hook = NULL;
+	char export_abs[4096];
 	uint32_t account = 0;
 	bool wait = false;
 	long timeout = 600;
@@ -347,6 +352,19 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 			break;
 		case 'w': wait = true; break;
 		case 't': timeout = strtol(optarg, NULL, 10); break;
+		case 'e':
+			if (optarg[0] != '/') {
+				if (getcwd(export_abs, sizeof(export_abs) - 1 - strlen(optarg)) == NULL) {
+					return cli_fail("cannot tell the current directory");
+				}
+				strcat(export_abs, "/");
+				strcat(export_abs, optarg);
+				export_dir = export_abs;
+			} else {
+				export_dir = optarg;
+			}
+			break;
+		case 'H': deploy_hook = optarg; break;
 		default:
 			return cli_usage_error("cert request: unknown option");
 		}
@@ -409,10 +427,16 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 		}
 		json_decref(a);
 	}
-	json_t *cert = json_pack("{s:o, s:s, s:I, s:s, s:s, s:I, s:I, s:[]}", "names", names,
-	                         "key_type", key_type, "account", (json_int_t)account, "state",
+	if (deploy_hook != NULL && export_dir == NULL) {
+		json_decref(names);
+		db_close(db);
+		return cli_usage_error("--deploy-hook needs --export-dir (the files it deploys)");
+	}
+	json_t *cert = json_pack("{s:o, s:s, s:I, s:s, s:s, s:I, s:I, s:[], s:s?, s:s?}", "names",
+	                         names, "key_type", key_type, "account", (json_int_t)account, "state",
 	                         "requested", "status", "requested", "created", (json_int_t)time(NULL),
-	                         "updated", (json_int_t)time(NULL), "events");
+	                         "updated", (json_int_t)time(NULL), "events", "export_dir", export_dir,
+	                         "deploy_hook", deploy_hook);
 	uint32_t id = 0;
 	int ret = store_record(db, ACME_STORE_CERTS, &id, cert);
 	json_decref(cert);
@@ -544,6 +568,7 @@ int cmd_cert_show(const ctl_t *ctl, int argc, char **argv)
 		                : cd_strerror(err));
 	}
 	json_object_del(c, "key");
+	json_object_del(c, "order_key");
 	json_object_set_new(c, "id", json_integer(id));
 	if (ctl->json) {
 		cli_print_json(c);
@@ -570,6 +595,17 @@ int cmd_cert_show(const ctl_t *ctl, int argc, char **argv)
 		json_dumpf(e, stdout, JSON_COMPACT);
 		putchar('\n');
 	}
+	if (json_object_get(c, "renew_at") != NULL) {
+		char ra[40];
+		fmt_time(json_integer_value(json_object_get(c, "renew_at")), ra, sizeof(ra));
+		printf("  renews at:  %s%s\n", ra, json_object_get(c, "ari_window") ? " (ARI window)" : "");
+	}
+	if (str(c, "export_dir") != NULL) {
+		printf("  export dir: %s\n", str(c, "export_dir"));
+	}
+	if (str(c, "deploy_hook") != NULL) {
+		printf("  deploy hook: %s\n", str(c, "deploy_hook"));
+	}
 	if (json_object_get(c, "retry_at") != NULL) {
 		char ra[40];
 		fmt_time(json_integer_value(json_object_get(c, "retry_at")), ra, sizeof(ra));
@@ -582,27 +618,6 @@ int cmd_cert_show(const ctl_t *ctl, int argc, char **argv)
 		printf("    %s  %s\n", t, str(v, "message"));
 	}
 	json_decref(c);
-	return EXIT_SUCCESS;
-}
-
-/* Writes data to dir/name atomically (temporary file, fsync, rename) with mode. */
-static int write_file(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
-{
-	char path[4096], tmp[4200];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		return cli_fail("%s: %s", tmp, strerror(errno));
-	}
-	bool ok = fchmod(fd, mode) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-	int saved = errno;
-	close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		saved = ok ? errno : saved;
-		unlink(tmp);
-		return cli_fail("%s: %s", path, strerror(saved));
-	}
 	return EXIT_SUCCESS;
 }
 
@@ -639,25 +654,9 @@ int cmd_cert_export(const ctl_t *ctl, int argc, char **argv)
 		                ctl->db_dir);
 	}
 	vault_close(&vault);
-	/* Split the chain: leaf first, then the intermediates. */
-	const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
-	size_t leaf_len = second ? (size_t)(second - chain) : strlen(chain);
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		OPENSSL_cleanse(key, key_len);
-		free(key);
-		json_decref(c);
-		return cli_fail("%s: %s", dir, strerror(errno));
-	}
-	int rc = write_file(dir, "privkey.pem", (const char *)key, key_len, 0600);
-	if (rc == EXIT_SUCCESS) {
-		rc = write_file(dir, "cert.pem", chain, leaf_len, 0644);
-	}
-	if (rc == EXIT_SUCCESS) {
-		rc = write_file(dir, "chain.pem", second ? second : "", second ? strlen(second) : 0, 0644);
-	}
-	if (rc == EXIT_SUCCESS) {
-		rc = write_file(dir, "fullchain.pem", chain, strlen(chain), 0644);
-	}
+	char why[1024];
+	int rc = cert_export_files(dir, chain, (const char *)key, key_len, why, sizeof(why)) == CD_OK
+	         ? EXIT_SUCCESS : cli_fail("%s", why);
 	OPENSSL_cleanse(key, key_len);
 	free(key);
 	json_decref(c);
