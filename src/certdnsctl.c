@@ -63,9 +63,12 @@ static void usage(FILE *out)
 	        "  acme account create --directory URL [--contact mailto:...] [--agree-tos]\n"
 	        "              [--eab-kid K --eab-hmac H] [--ca-file PEM] [--key TYPE]\n"
 	        "  acme account list | acme account show ID\n"
+	        "  acme account rollover ID [--key TYPE] | acme account deactivate ID\n"
 	        "  cert request NAME... [--key ecdsa-p256|ecdsa-p384|rsa-2048|rsa-4096]\n"
 	        "              [--account ID] [--wait [--timeout S]]\n"
+	        "              [--export-dir DIR [--deploy-hook CMD]]   renewed by itself\n"
 	        "  cert list | cert show ID | cert export ID --dir DIR\n"
+	        "  cert revoke ID [--reason unspecified|keyCompromise|superseded|cessationOfOperation]\n"
 	        "\n"
 	        "Daemon:\n"
 	        "  status                             uptime, zones, answers per rcode (exit 1 if down)\n"
@@ -119,6 +122,7 @@ static const command_t commands[] = {
 	{ "cert", "list", cmd_cert_list },
 	{ "cert", "show", cmd_cert_show },
 	{ "cert", "export", cmd_cert_export },
+	{ "cert", "revoke", cmd_cert_revoke },
 	{ "settings", "show", cmd_settings_show },
 	{ "settings", "set", cmd_settings_set },
 };
@@ -203,6 +207,12 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[2], "show") == 0) {
 			return cmd_acme_account_show(&ctl, argc - 2, argv + 2);
+		}
+		if (strcmp(argv[2], "rollover") == 0) {
+			return cmd_acme_account_rollover(&ctl, argc - 2, argv + 2);
+		}
+		if (strcmp(argv[2], "deactivate") == 0) {
+			return cmd_acme_account_deactivate(&ctl, argc - 2, argv + 2);
 		}
 	}
 	if (argc < 2) {

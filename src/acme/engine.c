@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acme/account.h"
 #include "acme/acme_client.h"
 #include "acme/dns01.h"
 #include "acme/jws.h"
@@ -783,40 +784,9 @@ static step_result_t begin_renewal(work_t *w)
 /* Sets up the ACME client of the certificate's account. */
 static int open_account(work_t *w)
 {
-	int err = CD_OK;
-	MDB_txn *txn;
-	if (db_read_begin(w->e->cfg.db, &txn) != CD_OK) {
-		return CD_EDB;
-	}
-	json_t *acct = acme_store_get(w->e->cfg.db, txn, ACME_STORE_ACCOUNTS,
-	                              (uint32_t)json_integer_value(json_object_get(w->cert, "account")),
-	                              &err);
-	mdb_txn_abort(txn);
-	if (acct == NULL) {
-		snprintf(w->err, sizeof(w->err), "the certificate's ACME account does not exist");
-		return CD_ENOTFOUND;
-	}
-	uint8_t *pem = NULL;
-	size_t len = 0;
-	EVP_PKEY *key = NULL;
-	int ret = vault_open_sealed(&w->vault, "account-key", str(acct, "key") ? str(acct, "key") : "",
-	                            &pem, &len);
-	if (ret == CD_OK) {
-		ret = key_from_pem((const char *)pem, len, &key);
-		free(pem);
-	}
-	if (ret == CD_OK) {
-		ret = acme_client_new(&w->client, str(acct, "directory"), str(acct, "ca_file"));
-	}
-	if (ret == CD_OK) {
-		ret = acme_client_set_account(w->client, key, str(acct, "url"));
-	}
-	if (ret != CD_OK) {
-		snprintf(w->err, sizeof(w->err), "cannot use the ACME account: %s", cd_strerror(ret));
-	}
-	EVP_PKEY_free(key);
-	json_decref(acct);
-	return ret;
+	return acme_account_client(w->e->cfg.db, &w->vault,
+	                           (uint32_t)json_integer_value(json_object_get(w->cert, "account")),
+	                           &w->client, w->err, sizeof(w->err));
 }
 
 static void load_settings(work_t *w)
@@ -925,6 +895,8 @@ static int collect_due(void *arg, uint32_t id, const json_t *cert)
 			return 0;   /* a first issuance that failed waits for the user */
 		}
 		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
+	} else if (state == NULL || strcmp(state, "revoked") == 0) {
+		return 0;   /* revoked (or unknown): nothing to do, ever */
 	} else {
 		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
 	}

@@ -86,3 +86,6 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv);
 int cmd_cert_list(const ctl_t *ctl, int argc, char **argv);
 int cmd_cert_show(const ctl_t *ctl, int argc, char **argv);
 int cmd_cert_export(const ctl_t *ctl, int argc, char **argv);
+int cmd_acme_account_rollover(const ctl_t *ctl, int argc, char **argv);
+int cmd_acme_account_deactivate(const ctl_t *ctl, int argc, char **argv);
+int cmd_cert_revoke(const ctl_t *ctl, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme/account.h"
 #include "acme/acme_client.h"
 #include "certs/export.h"
 #include "certs/keys.h"
@@ -664,5 +665,201 @@ int cmd_cert_export(const ctl_t *ctl, int argc, char **argv)
 		printf("certificate %u: wrote %s/fullchain.pem, privkey.pem (0600), chain.pem, cert.pem\n",
 		       id, dir);
 	}
+	return rc;
+}
+
+/* Opens the vault and a client for account id; prints why not. */
+static int account_session(const ctl_t *ctl, uint32_t id, db_t **db, vault_t *vault,
+                           acme_client_t **client)
+{
+	if (cli_open_db(ctl, db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	if (vault_open(vault, ctl->db_dir, 0) != CD_OK) {
+		db_close(*db);
+		return cli_fail("cannot open the master key %s/master.key", ctl->db_dir);
+	}
+	char err[512];
+	if (acme_account_client(*db, vault, id, client, err, sizeof(err)) != CD_OK) {
+		vault_close(vault);
+		db_close(*db);
+		return cli_fail("%s", err);
+	}
+	return EXIT_SUCCESS;
+}
+
+static int set_account_status(db_t *db, uint32_t id, const char *status)
+{
+	MDB_txn *txn;
+	int ret = db_write_begin(db, &txn);
+	if (ret != CD_OK) {
+		return ret;
+	}
+	json_t *a = acme_store_get(db, txn, ACME_STORE_ACCOUNTS, id, &ret);
+	if (a != NULL) {
+		json_object_set_new(a, "status", json_string(status));
+		ret = acme_store_put(db, txn, ACME_STORE_ACCOUNTS, id, a);
+		json_decref(a);
+	}
+	return ret == CD_OK ? db_write_commit(txn) : (mdb_txn_abort(txn), ret);
+}
+
+int cmd_acme_account_rollover(const ctl_t *ctl, int argc, char **argv)
+{
+	uint32_t id;
+	const char *type = NULL;
+	if ((argc != 2 && !(argc == 4 && strcmp(argv[2], "--key") == 0)) || parse_id(argv[1], &id) < 0) {
+		return cli_usage_error("usage: acme account rollover ID [--key TYPE]");
+	}
+	if (argc == 4) {
+		type = argv[3];
+	}
+	db_t *db;
+	vault_t vault;
+	acme_client_t *client;
+	if (account_session(ctl, id, &db, &vault, &client) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	EVP_PKEY *key = NULL;
+	acme_result_t res = { .retry_after = -1 };
+	int rc = EXIT_FAILURE;
+	int ret = key_generate(type ? type : key_type_name(acme_client_account_key(client)), &key);
+	if (ret != CD_OK) {
+		rc = ret == CD_EINVAL ? cli_usage_error("unknown key type '%s'", type)
+		                      : cli_fail("cannot generate a key");
+	} else if ((ret = acme_account_key_change(client, key, &res)) != CD_OK) {
+		cli_fail("the CA refused the key change: %s", acme_client_error(client));
+	} else if ((ret = acme_account_store_key(db, &vault, id, key)) != CD_OK) {
+		/* The CA knows only the new key now: say so loudly, with the way out. */
+		cli_fail("the CA switched account %u to the new key but storing it failed (%s); "
+		         "the old key no longer works", id, cd_strerror(ret));
+	} else {
+		printf("account %u: key rolled over to a new %s key (RFC 8555 7.3.5)\n", id,
+		       key_type_name(key));
+		rc = EXIT_SUCCESS;
+	}
+	acme_result_clear(&res);
+	EVP_PKEY_free(key);
+	acme_client_free(client);
+	vault_close(&vault);
+	db_close(db);
+	return rc;
+}
+
+int cmd_acme_account_deactivate(const ctl_t *ctl, int argc, char **argv)
+{
+	uint32_t id;
+	if (argc != 2 || parse_id(argv[1], &id) < 0) {
+		return cli_usage_error("usage: acme account deactivate ID");
+	}
+	db_t *db;
+	vault_t vault;
+	acme_client_t *client;
+	if (account_session(ctl, id, &db, &vault, &client) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	acme_result_t res = { .retry_after = -1 };
+	int rc = EXIT_FAILURE;
+	if (acme_account_deactivate(client, &res) != CD_OK) {
+		cli_fail("the CA refused: %s", acme_client_error(client));
+	} else if (set_account_status(db, id, "deactivated") != CD_OK) {
+		cli_fail("account %u is deactivated at the CA, but the database could not record it", id);
+	} else {
+		printf("account %u deactivated\n", id);
+		rc = EXIT_SUCCESS;
+	}
+	acme_result_clear(&res);
+	acme_client_free(client);
+	vault_close(&vault);
+	db_close(db);
+	return rc;
+}
+
+/* RFC 5280 CRLReason codes ACME accepts for revocation by the subscriber. */
+static int reason_code(const char *name)
+{
+	static const struct { const char *name; int code; } reasons[] = {
+		{ "unspecified", 0 }, { "keyCompromise", 1 }, { "superseded", 4 },
+		{ "cessationOfOperation", 5 },
+	};
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (strcmp(name, reasons[i].name) == 0) {
+			return reasons[i].code;
+		}
+	}
+	return -1;
+}
+
+int cmd_cert_revoke(const ctl_t *ctl, int argc, char **argv)
+{
+	uint32_t id;
+	int reason = 0;
+	if (argc == 4 && strcmp(argv[2], "--reason") == 0) {
+		reason = reason_code(argv[3]);
+		if (reason < 0) {
+			return cli_usage_error("--reason is unspecified, keyCompromise, superseded or "
+			                       "cessationOfOperation");
+		}
+	} else if (argc != 2) {
+		return cli_usage_error("usage: cert revoke ID [--reason REASON]");
+	}
+	if (parse_id(argv[1], &id) < 0) {
+		return cli_usage_error("usage: cert revoke ID [--reason REASON]");
+	}
+	db_t *db;
+	if (cli_open_db(ctl, &db) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	int err;
+	json_t *c = load_record(db, ACME_STORE_CERTS, id, &err);
+	if (c == NULL || str(c, "chain") == NULL) {
+		json_decref(c);
+		db_close(db);
+		return cli_fail("certificate %u: %s", id, c == NULL ? "no such certificate" : "not issued");
+	}
+	uint32_t account = (uint32_t)json_integer_value(json_object_get(c, "account"));
+	db_close(db);
+	vault_t vault;
+	acme_client_t *client;
+	if (account_session(ctl, account, &db, &vault, &client) != EXIT_SUCCESS) {
+		json_decref(c);
+		return EXIT_FAILURE;
+	}
+	BIO *bio = BIO_new_mem_buf(str(c, "chain"), -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	uint8_t *der = NULL;
+	int der_len = x ? i2d_X509(x, &der) : -1;
+	acme_result_t res = { .retry_after = -1 };
+	int rc = EXIT_FAILURE;
+	if (der_len <= 0) {
+		cli_fail("certificate %u: the stored chain does not parse", id);
+	} else if (acme_certificate_revoke(client, der, (size_t)der_len, reason, NULL, &res) != CD_OK) {
+		cli_fail("the CA refused the revocation: %s", acme_client_error(client));
+	} else {
+		MDB_txn *txn;
+		if (db_write_begin(db, &txn) == CD_OK) {
+			json_t *cur = acme_store_get(db, txn, ACME_STORE_CERTS, id, &err);
+			if (cur != NULL) {
+				json_object_set_new(cur, "state", json_string("revoked"));
+				json_object_set_new(cur, "status", json_string("revoked"));
+				json_object_set_new(cur, "revoked_at", json_integer((json_int_t)time(NULL)));
+				json_object_del(cur, "renew_at");
+				acme_store_put(db, txn, ACME_STORE_CERTS, id, cur);
+				json_decref(cur);
+			}
+			db_write_commit(txn);
+		}
+		printf("certificate %u (serial %s) revoked (reason %s)\n", id, str(c, "serial"),
+		       argc == 4 ? argv[3] : "unspecified");
+		rc = EXIT_SUCCESS;
+	}
+	acme_result_clear(&res);
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(bio);
+	acme_client_free(client);
+	vault_close(&vault);
+	db_close(db);
+	json_decref(c);
 	return rc;
 }
