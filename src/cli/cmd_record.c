@@ -208,6 +208,9 @@ int cmd_record_batch(const ctl_t *ctl, int argc, char **argv)
 		}
 		queue_change(&s, op, rest, lineno);
 	}
+	if (ferror(fp)) {
+		cli_report_cb(&s.report, true, lineno, strerror(errno));   /* e.g. a directory */
+	}
 	free(line);
 	if (fp != stdin) {
 		fclose(fp);

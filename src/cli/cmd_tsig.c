@@ -307,6 +307,11 @@ int cmd_secondary_add(const ctl_t *ctl, int argc, char **argv)
 		ret = zone_conf_put(db, txn, apex, conf);
 	}
 	json_decref(conf);
+	if (ret == CD_ENOTFOUND) {
+		mdb_txn_abort(txn);
+		db_close(db);
+		return cli_fail("zone %s does not exist here (create or import it first)", argv[1]);
+	}
 	int rc = finish(db, txn, ret, "adding secondary");
 	if (rc == EXIT_SUCCESS) {
 		cli_poke_daemon(ctl, "zone-changed", argv[1]);

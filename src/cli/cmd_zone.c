@@ -557,7 +557,10 @@ int cmd_zone_show(const ctl_t *ctl, int argc, char **argv)
 	json_t *conf = zone_conf_get(db, txn, apex);
 	char name[DNAME_STR_MAX];
 	dname_to_str(zone.apex, name, sizeof(name));
-	const char *policy = conf ? json_string_value(json_object_get(conf, "serial_policy")) : NULL;
+	char policy[32];
+	snprintf(policy, sizeof(policy), "%s",
+	         conf && json_string_value(json_object_get(conf, "serial_policy"))
+	             ? json_string_value(json_object_get(conf, "serial_policy")) : "increment");
 	json_t *secondaries = conf ? json_object_get(conf, "secondaries") : NULL;
 	json_t *acl = json_array();
 	for (unsigned i = 0; i < zone.acl_count; i++) {
@@ -571,7 +574,7 @@ int cmd_zone_show(const ctl_t *ctl, int argc, char **argv)
 	json_t *out = json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:O, s:I}", "zone", name,
 	                        "serial", (json_int_t)zone.serial, "names", (json_int_t)counts.names,
 	                        "records", (json_int_t)counts.records,
-	                        "serial_policy", policy ? policy : "increment",
+	                        "serial_policy", policy,
 	                        "transfer_acl", acl,
 	                        "secondaries", secondaries ? secondaries : json_array(),
 	                        "journal_entries", (json_int_t)journal);
@@ -583,7 +586,7 @@ int cmd_zone_show(const ctl_t *ctl, int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	printf("zone:            %s\nserial:          %u (%s)\nrecords:         %zu at %zu names\n",
-	       name, zone.serial, policy ? policy : "increment", counts.records, counts.names);
+	       name, zone.serial, policy, counts.records, counts.names);
 	printf("journal:         %zu change%s kept for IXFR\n", journal, journal == 1 ? "" : "s");
 	printf("transfer ACL:   ");
 	size_t i;

@@ -67,6 +67,7 @@ struct zone_edit {
 	void *report_ctx;
 	bool missing_ok;
 	bool exact_serial;
+	uint16_t zone_class;      /* of the apex SOA: every record has it */
 	int errors;
 	tnode_t *nodes;
 	size_t nnodes;
@@ -348,6 +349,12 @@ static int apply_op(zone_edit_t *ze, tnode_t *tn, const op_t *o)
 		__attribute__((fallthrough));   /* then add the record */
 	}
 	case ZONE_EDIT_ADD:
+		if (o->rclass != ze->zone_class) {
+			dname_to_str(o->owner, name, sizeof(name));
+			report(ze, o->line, "%s: record class %u differs from the zone's class %u", name,
+			       o->rclass, ze->zone_class);
+			return CD_OK;
+		}
 		for (size_t i = 0; i < l->n; i++) {
 			if (l->v[i].type == o->type) {
 				l->v[i].ttl = o->ttl;   /* one TTL per RRset: the newest wins */
@@ -832,6 +839,12 @@ int zone_edit_apply(zone_edit_t *ze, db_t *db, MDB_txn *txn, zone_edit_result_t 
 	memcpy(apex->owner, ze->apex, ze->apex_len);
 	apex->owner_len = ze->apex_len;
 	ret = load_node(ze, db, txn, zone.id, apex);
+	ze->zone_class = DNS_CLASS_IN;
+	for (size_t i = 0; i < apex->before.n; i++) {
+		if (apex->before.v[i].type == DNS_TYPE_SOA) {
+			ze->zone_class = apex->before.v[i].rclass;
+		}
+	}
 	for (size_t i = 0; ret == CD_OK && i < ze->nops; i++) {
 		const op_t *o = &ze->ops[i];
 		tnode_t *tn = apex;
