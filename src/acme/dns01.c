@@ -74,6 +74,13 @@ static void local_lookup(db_t *db, MDB_txn *txn, const uint8_t *name, local_t *o
 }
 
 /* "ADDR[:PORT]" or "[V6]:PORT" into an ldns nameserver rdf and a port. */
+static ldns_resolver *make_resolver(const char *spec, uint16_t default_port, bool recursive);
+
+ldns_resolver *dns01_make_resolver(const char *spec)
+{
+	return make_resolver(spec, 53, true);
+}
+
 static ldns_resolver *make_resolver(const char *spec, uint16_t default_port, bool recursive)
 {
 	ldns_resolver *r = NULL;

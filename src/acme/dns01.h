@@ -40,6 +40,10 @@ typedef struct {
 	size_t nself;
 } dns01_config_t;
 
+/* A recursive resolver at spec ("ADDR[:PORT]"), or from /etc/resolv.conf when NULL. */
+struct ldns_struct_resolver;
+struct ldns_struct_resolver *dns01_make_resolver(const char *spec);
+
 /*
  * Finds where the TXT for identifier ("example.com" or "*.example.com") goes.
  * Returns 0, or CD_ENOZONE with a message in err that names the record to

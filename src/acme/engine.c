@@ -12,6 +12,7 @@
 
 #include "acme/account.h"
 #include "acme/acme_client.h"
+#include "acme/caa.h"
 #include "acme/dns01.h"
 #include "acme/jws.h"
 #include "certs/csr.h"
@@ -243,6 +244,36 @@ static step_result_t step_requested(work_t *w)
 		if (ret != CD_OK) {
 			free(list);
 			return fail(w, NULL, "%s", err);
+		}
+	}
+	/* CAA (RFC 8659) before ordering, when the CA says which identities it checks. */
+	const acme_directory_t *cdir = NULL;
+	json_t *ids = NULL;
+	if (acme_client_directory(w->client, &cdir, NULL) == CD_OK) {
+		ids = json_object_get(json_object_get(cdir->json, "meta"), "caaIdentities");
+	}
+	size_t nids = json_array_size(ids);
+	const char *id_list[8];
+	size_t k;
+	json_t *idv;
+	nids = 0;
+	json_array_foreach(ids, k, idv) {
+		if (json_is_string(idv) && nids < 8) {
+			id_list[nids++] = json_string_value(idv);
+		}
+	}
+	for (size_t j = 0; nids > 0 && j < n; j++) {
+		caa_result_t caa;
+		caa_check(w->e->cfg.db, w->e->cfg.resolver, list[j], id_list, nids,
+		          acme_client_account_url(w->client), &caa);
+		if (caa.verdict == CAA_FORBIDDEN) {
+			step_result_t r = fail(w, NULL, "%s: %s; to allow it, add: %s", list[j], caa.detail,
+			                       caa.suggestion);
+			free(list);
+			return r;
+		}
+		if (caa.verdict == CAA_UNKNOWN) {
+			event(w, "%s: %s", list[j], caa.detail);
 		}
 	}
 	acme_result_t res = { .retry_after = -1 };
