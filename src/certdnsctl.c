@@ -70,6 +70,10 @@ static void usage(FILE *out)
 	        "  cert list | cert show ID | cert export ID --dir DIR\n"
 	        "  cert revoke ID [--reason unspecified|keyCompromise|superseded|cessationOfOperation]\n"
 	        "\n"
+	        "Diagnostics:\n"
+	        "  check NAME [--account ID] [--resolver ADDR[:PORT]]\n"
+	        "                                     delegation, challenge CNAME, CAA, serials; the fix\n"
+	        "\n"
 	        "Daemon:\n"
 	        "  status                             uptime, zones, answers per rcode (exit 1 if down)\n"
 	        "\n"
@@ -197,6 +201,9 @@ int main(int argc, char **argv)
 	atexit(curl_global_cleanup);
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
 		return cmd_status(&ctl, argc, argv);
+	}
+	if (argc >= 1 && strcmp(argv[0], "check") == 0) {
+		return cmd_check(&ctl, argc, argv);
 	}
 	if (argc >= 3 && strcmp(argv[0], "acme") == 0 && strcmp(argv[1], "account") == 0) {
 		if (strcmp(argv[2], "create") == 0) {

@@ -444,7 +444,7 @@ static void ns_addresses(db_t *db, MDB_txn *txn, const dns01_config_t *cfg, cons
 }
 
 /* The servers (address, port) to ask for one zone, other than this daemon. */
-static json_t *zone_servers(db_t *db, MDB_txn *txn, const dns01_config_t *cfg, const uint8_t *apex)
+json_t *dns01_zone_servers(db_t *db, MDB_txn *txn, const dns01_config_t *cfg, const uint8_t *apex)
 {
 	json_t *servers = json_array();
 	json_t *conf = zone_conf_get(db, txn, apex);
@@ -529,7 +529,7 @@ int dns01_check_propagation(db_t *db, const dns01_config_t *cfg, const dns01_tar
 		if (seen) {
 			continue;
 		}
-		json_t *servers = zone_servers(db, txn, cfg, targets[i].zone);
+		json_t *servers = dns01_zone_servers(db, txn, cfg, targets[i].zone);
 		size_t s;
 		json_t *srv;
 		json_array_foreach(servers, s, srv) {

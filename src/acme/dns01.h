@@ -61,6 +61,15 @@ int dns01_write(db_t *db, const dns01_target_t *targets, const char *const *valu
                 bool add, uint32_t ttl, char *err, size_t errlen);
 
 /*
+ * The other authoritative servers of our zone at apex: [{"address", "port"}],
+ * its secondaries and (with check_ns) its NS hosts that are not this daemon.
+ * A new reference.
+ */
+#include <jansson.h>
+#include <lmdb.h>
+json_t *dns01_zone_servers(db_t *db, MDB_txn *txn, const dns01_config_t *cfg, const uint8_t *apex);
+
+/*
  * Asks every other authoritative server of each target's zone whether it
  * serves all values at the target.  Returns 0 when all do, CD_ELIMIT when
  * some do not yet (err lists them), another code on failure.

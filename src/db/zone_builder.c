@@ -214,6 +214,9 @@ typedef struct {
 	const uint8_t *cut_key;      /* rel key of the zone cut we are below, or NULL */
 	size_t cut_keylen;
 	const uint8_t *cut_owner;
+	const uint8_t *dname_key;     /* rel key of the DNAME we are below, or NULL */
+	size_t dname_keylen;
+	const uint8_t *dname_owner;
 	uint8_t soa_class_set;
 	uint16_t zone_class;
 	uint32_t serial;
@@ -274,13 +277,32 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 		w->cut_key = NULL;
 	}
 
+	/* RFC 6672 2.4: nothing may live below a DNAME. */
+	if (w->dname_key != NULL && head->keylen > w->dname_keylen &&
+	    memcmp(rec_key(head), w->dname_key, w->dname_keylen) == 0) {
+		char dn[DNAME_STR_MAX];
+		dname_to_str(w->dname_owner, dn, sizeof(dn));
+		report(zb, true, head->line, "%s: no records may exist below the DNAME at %s "
+		       "(RFC 6672 2.4)", owner_str, dn);
+	} else {
+		w->dname_key = NULL;
+	}
+
 	bool has_ns = false, has_cname = false, has_other = false;
-	size_t cname_count = 0;
+	size_t cname_count = 0, dname_count = 0;
 	uint16_t other_type = 0;
 	for (size_t i = first; i < end; i++) {
 		const rec_t *r = rec_at(zb, i);
 		if (i > first && rec_same_rr(r, rec_at(zb, i - 1))) {
 			continue;
+		}
+		if (r->type == DNS_TYPE_DNAME) {
+			dname_count++;
+			if (w->dname_key == NULL) {
+				w->dname_key = rec_key(head);
+				w->dname_keylen = head->keylen;
+				w->dname_owner = rec_owner(head);
+			}
 		}
 		if (r->type == DNS_TYPE_NS) {
 			has_ns = true;
@@ -313,6 +335,16 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 	}
 	if (cname_count > 1) {
 		report(zb, true, head->line, "%s: more than one CNAME record at one name", owner_str);
+	}
+	if (dname_count > 1) {
+		const rec_t *second = head;
+		for (size_t i = first, seen = 0; i < end; i++) {
+			if (rec_at(zb, i)->type == DNS_TYPE_DNAME && ++seen == 2) {
+				second = rec_at(zb, i);
+			}
+		}
+		report(zb, true, second->line, "%s: more than one DNAME record at one name "
+		       "(RFC 6672 2.4)", owner_str);
 	}
 
 	*flags = 0;

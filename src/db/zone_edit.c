@@ -461,6 +461,52 @@ static int put_value(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *re
 	return db_error(mdb_put(txn, db->names, &k, &v, 0), "writing a name");
 }
 
+/* The owner of a DNAME above rel (RFC 6672 2.4: nothing may live below it), or false. */
+static bool below_dname(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *rel, size_t len,
+                        char *owner, size_t owner_len)
+{
+	uint8_t key[4 + DNAME_KEY_MAX];
+	wire_write_u32(key, zone_id);
+	memcpy(key + 4, rel, len);
+	while (len > 0) {
+		len--;
+		while (len > 0 && rel[len - 1] != 0x00) {
+			len--;
+		}
+		MDB_val k = { .mv_size = 4 + len, .mv_data = key }, v;
+		node_t node;
+		rrset_t dname;
+		if (mdb_get(txn, db->names, &k, &v) == MDB_SUCCESS &&
+		    node_decode(v.mv_data, v.mv_size, &node) == CD_OK &&
+		    node_find_rrset(&node, DNS_TYPE_DNAME, &dname)) {
+			dname_to_str(node.owner, owner, owner_len);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does any name exist below rel? */
+static bool has_descendants(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *rel, size_t len)
+{
+	uint8_t key[4 + DNAME_KEY_MAX];
+	wire_write_u32(key, zone_id);
+	memcpy(key + 4, rel, len);
+	MDB_cursor *cur;
+	if (mdb_cursor_open(txn, db->names, &cur) != MDB_SUCCESS) {
+		return false;
+	}
+	MDB_val k = { .mv_size = 4 + len, .mv_data = key }, v;
+	bool found = false;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == MDB_SUCCESS && k.mv_size == 4 + len && memcmp(k.mv_data, key, 4 + len) == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	found = rc == MDB_SUCCESS && k.mv_size > 4 + len && memcmp(k.mv_data, key, 4 + len) == 0;
+	mdb_cursor_close(cur);
+	return found;
+}
+
 /* Does any proper ancestor below the apex carry the DELEG flag (read in txn)? */
 static bool below_cut(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *rel, size_t len)
 {
@@ -501,6 +547,9 @@ static void validate_node(zone_edit_t *ze, const node_t *node, bool is_apex, uns
 	bool cname = false, other = false, soa = false;
 	uint16_t other_type = 0;
 	while (node_next_rrset(node, &pos, &rrset)) {
+		if (rrset.type == DNS_TYPE_DNAME && rrset.count > 1) {
+			report(ze, line, "%s: more than one DNAME record at one name (RFC 6672 2.4)", name);
+		}
 		if (rrset.type == DNS_TYPE_CNAME) {
 			cname = true;
 			if (rrset.count > 1) {
@@ -958,6 +1007,18 @@ int zone_edit_apply(zone_edit_t *ze, db_t *db, MDB_txn *txn, zone_edit_result_t 
 		if (mdb_get(txn, db->names, &k, &v) == MDB_SUCCESS &&
 		    node_decode(v.mv_data, v.mv_size, &node) == CD_OK) {
 			validate_node(ze, &node, tn->keylen == 0, tn->line, "");
+			char name[DNAME_STR_MAX], dn[DNAME_STR_MAX];
+			rrset_t dname;
+			if (below_dname(db, txn, zone.id, tn->key, tn->keylen, dn, sizeof(dn))) {
+				dname_to_str(tn->owner, name, sizeof(name));
+				report(ze, tn->line, "%s: no records may exist below the DNAME at %s "
+				       "(RFC 6672 2.4)", name, dn);
+			} else if (node_find_rrset(&node, DNS_TYPE_DNAME, &dname) &&
+			           has_descendants(db, txn, zone.id, tn->key, tn->keylen)) {
+				dname_to_str(tn->owner, name, sizeof(name));
+				report(ze, tn->line, "%s: a DNAME here would occlude the names below it "
+				       "(RFC 6672 2.4): delete them first", name);
+			}
 		} else if (tn->keylen == 0) {
 			report(ze, tn->line, "the zone's SOA record cannot be deleted");
 		}

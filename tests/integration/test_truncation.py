@@ -115,3 +115,14 @@ def test_truncated_answer_has_question_and_opt(server):
     r = query_udp(server.v6, q)
     assert r.tc and r.has_opt and r.counts[0] == 1, r
     assert r.msg.payload == EDNS_PAYLOAD
+
+
+def test_rrset_larger_than_16k_is_complete_over_tcp(server):
+    # xfr.test's "huge" TXT RRset is ~20 KB: compression pointers past 16 KiB
+    # cannot be used, and the answer must still be whole and well-formed.
+    want = [f'huge.xfr.test. 600 IN TXT "huge-{i:03d}-{"h" * 190}"' for i in range(100)]
+    r = TCP_EDNS.ask(server, "huge.xfr.test.", "TXT")
+    expect(r, aa=True, tc=False, answer=want, authority=[], additional=[])
+    assert len(r.raw) > 16384
+    r = UDP_EDNS.ask(server, "huge.xfr.test.", "TXT")
+    assert r.tc and r.answer == [], r
