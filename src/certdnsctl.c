@@ -69,6 +69,7 @@ static void usage(FILE *out)
 	        "              [--export-dir DIR [--deploy-hook CMD]]   renewed by itself\n"
 	        "  cert list | cert show ID | cert export ID --dir DIR\n"
 	        "  cert revoke ID [--reason unspecified|keyCompromise|superseded|cessationOfOperation]\n"
+	        "  cert import --cert BUNDLE.pem --key KEY.pem [--export-dir DIR [--deploy-hook CMD]]\n"
 	        "\n"
 	        "Diagnostics:\n"
 	        "  check NAME [--account ID] [--resolver ADDR[:PORT]]\n"
@@ -127,6 +128,7 @@ static const command_t commands[] = {
 	{ "cert", "show", cmd_cert_show },
 	{ "cert", "export", cmd_cert_export },
 	{ "cert", "revoke", cmd_cert_revoke },
+	{ "cert", "import", cmd_cert_import },
 	{ "settings", "show", cmd_settings_show },
 	{ "settings", "set", cmd_settings_set },
 };

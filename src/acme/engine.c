@@ -926,8 +926,8 @@ static int collect_due(void *arg, uint32_t id, const json_t *cert)
 			return 0;   /* a first issuance that failed waits for the user */
 		}
 		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
-	} else if (state == NULL || strcmp(state, "revoked") == 0) {
-		return 0;   /* revoked (or unknown): nothing to do, ever */
+	} else if (state == NULL || strcmp(state, "revoked") == 0 || strcmp(state, "imported") == 0) {
+		return 0;   /* revoked, imported (no order behind it), unknown: nothing to do */
 	} else {
 		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
 	}

@@ -90,3 +90,4 @@ int cmd_acme_account_rollover(const ctl_t *ctl, int argc, char **argv);
 int cmd_acme_account_deactivate(const ctl_t *ctl, int argc, char **argv);
 int cmd_cert_revoke(const ctl_t *ctl, int argc, char **argv);
 int cmd_check(const ctl_t *ctl, int argc, char **argv);
+int cmd_cert_import(const ctl_t *ctl, int argc, char **argv);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -861,5 +862,255 @@ int cmd_cert_revoke(const ctl_t *ctl, int argc, char **argv)
 	vault_close(&vault);
 	db_close(db);
 	json_decref(c);
+	return rc;
+}
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL) {
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t cap = 0;
+	*len = 0;
+	for (;;) {
+		if (*len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *n = realloc(buf, cap);
+			if (n == NULL) {
+				free(buf);
+				fclose(fp);
+				return NULL;
+			}
+			buf = n;
+		}
+		size_t got = fread(buf + *len, 1, cap - *len - 1, fp);
+		*len += got;
+		if (got == 0) {
+			break;
+		}
+	}
+	fclose(fp);
+	buf[*len] = '\0';
+	return buf;
+}
+
+static int refuse_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * cert import --cert BUNDLE --key KEY: a certificate the customer brings.
+ * The bundle is put in order (leaf, then each issuer), the key must match the
+ * leaf; RSA, ECDSA and Ed25519 keys in PKCS#1, SEC 1 or PKCS#8 are accepted,
+ * encrypted keys are refused.  Imported certificates are served and exported
+ * like issued ones but not renewed (no ACME order behind them).
+ */
+int cmd_cert_import(const ctl_t *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "export-dir", required_argument, NULL, 'e' },
+		{ "deploy-hook", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cert_path = NULL, *key_path = NULL, *export_dir = NULL, *hook = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cert_path = optarg; break;
+		case 'k': key_path = optarg; break;
+		case 'e': export_dir = optarg; break;
+		case 'H': hook = optarg; break;
+		default: return cli_usage_error("cert import: unknown option");
+		}
+	}
+	if (cert_path == NULL || key_path == NULL || optind != argc) {
+		return cli_usage_error("usage: cert import --cert BUNDLE.pem --key KEY.pem "
+		                       "[--export-dir DIR [--deploy-hook CMD]]");
+	}
+	size_t key_len = 0, bundle_len = 0;
+	char *key_text = read_file(key_path, &key_len);
+	char *bundle = read_file(cert_path, &bundle_len);
+	if (key_text == NULL || bundle == NULL) {
+		free(key_text);
+		free(bundle);
+		return cli_fail("cannot read %s: %s", key_text == NULL ? key_path : cert_path,
+		                strerror(errno));
+	}
+	int rc = EXIT_FAILURE;
+	EVP_PKEY *key = NULL;
+	X509 *certs[16];
+	size_t ncerts = 0;
+	X509 *ordered[16];
+	size_t nordered = 0;
+	db_t *db = NULL;
+	if (strstr(key_text, "ENCRYPTED") != NULL) {
+		cli_fail("%s is encrypted: decrypt it first, e.g. 'openssl pkey -in %s -out plain.pem', "
+		         "and import plain.pem (certdns seals it under its own master key)", key_path,
+		         key_path);
+		goto out;
+	}
+	BIO *kb = BIO_new_mem_buf(key_text, (int)key_len);
+	key = kb ? PEM_read_bio_PrivateKey(kb, NULL, refuse_passphrase, NULL) : NULL;
+	BIO_free(kb);
+	if (key == NULL || (EVP_PKEY_id(key) != EVP_PKEY_RSA && EVP_PKEY_id(key) != EVP_PKEY_EC &&
+	                    EVP_PKEY_id(key) != EVP_PKEY_ED25519)) {
+		cli_fail("%s is not an RSA, ECDSA or Ed25519 private key in PEM", key_path);
+		goto out;
+	}
+	BIO *cb = BIO_new_mem_buf(bundle, (int)bundle_len);
+	X509 *x;
+	while (cb != NULL && ncerts < 16 && (x = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL) {
+		certs[ncerts++] = x;
+	}
+	BIO_free(cb);
+	if (ncerts == 0) {
+		cli_fail("%s holds no PEM certificate", cert_path);
+		goto out;
+	}
+	/* The leaf is the certificate of this key; then each issuer in turn. */
+	size_t leaf = ncerts;
+	for (size_t i = 0; i < ncerts && leaf == ncerts; i++) {
+		if (X509_check_private_key(certs[i], key) == 1) {
+			leaf = i;
+		}
+	}
+	if (leaf == ncerts) {
+		cli_fail("the key in %s does not belong to any certificate in %s", key_path, cert_path);
+		goto out;
+	}
+	bool used[16] = { false };
+	ordered[nordered++] = certs[leaf];
+	used[leaf] = true;
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < ncerts; i++) {
+			if (!used[i] && X509_check_issued(certs[i], ordered[nordered - 1]) == X509_V_OK) {
+				ordered[nordered++] = certs[i];
+				used[i] = true;
+				more = true;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < ncerts; i++) {
+		if (!used[i]) {
+			char subject[256];
+			X509_NAME_oneline(X509_get_subject_name(certs[i]), subject, sizeof(subject));
+			cli_fail("certificate %zu of %s (%s) does not issue the one before it: the bundle must "
+			         "be the leaf and its chain of issuers", i + 1, cert_path, subject);
+			goto out;
+		}
+	}
+	bool reordered = leaf != 0;
+	for (size_t i = 0; i < nordered && !reordered; i++) {
+		reordered = ordered[i] != certs[i];
+	}
+	/* The chain as PEM, in order; the names from the leaf's SANs. */
+	BIO *out_bio = BIO_new(BIO_s_mem());
+	for (size_t i = 0; out_bio && i < nordered; i++) {
+		PEM_write_bio_X509(out_bio, ordered[i]);
+	}
+	char *chain_pem = NULL;
+	long chain_len = out_bio ? BIO_get_mem_data(out_bio, &chain_pem) : 0;
+	json_t *names = json_array();
+	GENERAL_NAMES *sans = X509_get_ext_d2i(ordered[0], NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+		if (gn->type == GEN_DNS) {
+			json_array_append_new(names, json_stringn((const char *)ASN1_STRING_get0_data(gn->d.dNSName),
+			                                          (size_t)ASN1_STRING_length(gn->d.dNSName)));
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	struct tm tm;
+	json_int_t nb = 0, na = 0;
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(ordered[0]), &tm) == 1) {
+		nb = (json_int_t)timegm(&tm);
+	}
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(ordered[0]), &tm) == 1) {
+		na = (json_int_t)timegm(&tm);
+	}
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ordered[0]), NULL);
+	char *serial = bn ? BN_bn2hex(bn) : NULL;
+	BN_free(bn);
+	char issuer[512];
+	X509_NAME_oneline(X509_get_issuer_name(ordered[0]), issuer, sizeof(issuer));
+	const char *type = key_type_name(key);
+	if (type == NULL) {
+		type = EVP_PKEY_id(key) == EVP_PKEY_ED25519 ? "ed25519"
+		       : EVP_PKEY_id(key) == EVP_PKEY_RSA ? "rsa" : "ecdsa";
+	}
+	vault_t vault;
+	char *sealed = NULL;
+	char *pem = NULL;
+	int ret = cli_open_db(ctl, &db) == EXIT_SUCCESS ? CD_OK : CD_EIO;
+	if (ret == CD_OK) {
+		ret = vault_open(&vault, ctl->db_dir, 1);
+		if (ret == CD_OK) {
+			/* Re-encode as PKCS#8: whatever form came in, one form is stored. */
+			BIO *pb = BIO_new(BIO_s_mem());
+			char *data = NULL;
+			long plen = 0;
+			if (pb != NULL && PEM_write_bio_PrivateKey(pb, key, NULL, NULL, 0, NULL, NULL) == 1) {
+				plen = BIO_get_mem_data(pb, &data);
+			}
+			ret = plen > 0 ? vault_seal(&vault, "certificate-key", (const uint8_t *)data,
+			                            (size_t)plen, &sealed) : CD_ECRYPTO;
+			BIO_free(pb);
+			vault_close(&vault);
+		}
+	}
+	if (ret == CD_OK) {
+		json_t *rec = json_pack("{s:O, s:s, s:s, s:s, s:s#, s:s, s:I, s:I, s:s?, s:s, s:I, s:I, "
+		                        "s:s?, s:s?, s:[{s:I, s:s}]}",
+		                        "names", names, "key_type", type, "state", "imported", "status",
+		                        "imported", "chain", chain_pem, (int)chain_len, "key", sealed,
+		                        "not_before", nb, "not_after", na, "serial", serial, "issuer", issuer,
+		                        "created", (json_int_t)time(NULL), "updated", (json_int_t)time(NULL),
+		                        "export_dir", export_dir, "deploy_hook", hook, "events", "time",
+		                        (json_int_t)time(NULL), "message", reordered
+		                        ? "imported (the bundle was put in order: leaf, then issuers)"
+		                        : "imported");
+		uint32_t id = 0;
+		ret = rec ? store_record(db, ACME_STORE_CERTS, &id, rec) : CD_ENOMEM;
+		json_decref(rec);
+		if (ret == CD_OK) {
+			printf("certificate %u imported: %zu name%s, %zu certificate%s in the chain%s, key %s%s\n",
+			       id, json_array_size(names), json_array_size(names) == 1 ? "" : "s", nordered,
+			       nordered == 1 ? "" : "s", reordered ? " (reordered)" : "", type,
+			       na < (json_int_t)time(NULL) ? "; WARNING: it has expired" : "");
+			rc = EXIT_SUCCESS;
+		}
+	}
+	if (ret != CD_OK) {
+		cli_fail("cannot store the certificate: %s", cd_strerror(ret));
+	}
+	free(pem);
+	free(sealed);
+	OPENSSL_free(serial);
+	json_decref(names);
+	BIO_free(out_bio);
+out:
+	for (size_t i = 0; i < ncerts; i++) {
+		X509_free(certs[i]);
+	}
+	EVP_PKEY_free(key);
+	if (key_text != NULL) {
+		OPENSSL_cleanse(key_text, key_len);
+	}
+	free(key_text);
+	free(bundle);
+	db_close(db);
 	return rc;
 }
