@@ -65,7 +65,7 @@ static void usage(FILE *out)
 	        "  acme account list | acme account show ID\n"
 	        "  acme account rollover ID [--key TYPE] | acme account deactivate ID\n"
 	        "  cert request NAME... [--key ecdsa-p256|ecdsa-p384|rsa-2048|rsa-4096]\n"
-	        "              [--account ID] [--wait [--timeout S]]\n"
+	        "              [--account ID] [--fallback-account ID] [--wait [--timeout S]]\n"
 	        "              [--export-dir DIR [--deploy-hook CMD]]   renewed by itself\n"
 	        "  cert list | cert show ID | cert export ID --dir DIR\n"
 	        "  cert revoke ID [--reason unspecified|keyCompromise|superseded|cessationOfOperation]\n"

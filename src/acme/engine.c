@@ -185,6 +185,20 @@ static step_result_t fail(work_t *w, json_t *problem, const char *fmt, ...)
 	event(w, "failed: %s", msg);
 	cleanup_records(w);
 	clear_order(w);
+	/* A CA that keeps failing: the fallback account (another CA) takes over. */
+	json_t *fallback = json_object_get(w->cert, "fallback_account");
+	json_int_t failures_so_far = json_integer_value(json_object_get(w->cert, "failures"));
+	bool renewal = json_object_get(w->cert, "chain") != NULL;
+	if (json_is_integer(fallback) && !json_is_true(json_object_get(w->cert, "on_fallback")) &&
+	    (!renewal || failures_so_far + 1 >= 2)) {
+		json_object_set(w->cert, "primary_account", json_object_get(w->cert, "account"));
+		json_object_set(w->cert, "account", fallback);
+		json_object_set_new(w->cert, "on_fallback", json_true());
+		event(w, "switching to the fallback ACME account %lld", (long long)json_integer_value(fallback));
+		set_state(w, "requested", renewal ? "renewing" : "requested");
+		wait_for(w, 5);
+		return STEP_DONE;
+	}
 	if (json_object_get(w->cert, "chain") != NULL) {
 		/* A renewal: the old certificate keeps serving; try again later. */
 		json_int_t failures = json_integer_value(json_object_get(w->cert, "failures")) + 1;
@@ -764,6 +778,11 @@ static step_result_t step_finalizing(work_t *w)
 	acme_result_clear(&res);
 	json_object_del(w->cert, "error");
 	json_object_del(w->cert, "failures");
+	if (json_is_true(json_object_get(w->cert, "on_fallback"))) {
+		/* Next renewal tries the first CA again. */
+		json_object_set(w->cert, "account", json_object_get(w->cert, "primary_account"));
+		json_object_del(w->cert, "on_fallback");
+	}
 	event(w, "certificate %s (serial %s)", renewal ? "renewed" : "issued",
 	      str(w->cert, "serial") ? str(w->cert, "serial") : "?");
 	cleanup_records(w);

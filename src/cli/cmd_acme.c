@@ -333,8 +333,10 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "export-dir", required_argument, NULL, 'e' },
 		{ "deploy-hook", required_argument, NULL, 'H' },
+		{ "fallback-account", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint32_t fallback = 0;
 	const char *key_type = KEY_TYPE_DEFAULT;
 	const char *export_dir = NULL, *deploy_hook = NULL;
 	char export_abs[4096];
@@ -367,6 +369,11 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 			}
 			break;
 		case 'H': deploy_hook = optarg; break;
+		case 'f':
+			if (parse_id(optarg, &fallback) < 0) {
+				return cli_usage_error("--fallback-account takes an account ID");
+			}
+			break;
 		default:
 			return cli_usage_error("cert request: unknown option");
 		}
@@ -434,11 +441,26 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 		db_close(db);
 		return cli_usage_error("--deploy-hook needs --export-dir (the files it deploys)");
 	}
+	if (fallback != 0) {
+		int ferr;
+		json_t *fa = load_record(db, ACME_STORE_ACCOUNTS, fallback, &ferr);
+		if (fa == NULL || fallback == account) {
+			json_decref(fa);
+			json_decref(names);
+			db_close(db);
+			return cli_fail("--fallback-account %u: %s", fallback, fa == NULL ? "no such account"
+			                : "is the account itself");
+		}
+		json_decref(fa);
+	}
 	json_t *cert = json_pack("{s:o, s:s, s:I, s:s, s:s, s:I, s:I, s:[], s:s?, s:s?}", "names",
 	                         names, "key_type", key_type, "account", (json_int_t)account, "state",
 	                         "requested", "status", "requested", "created", (json_int_t)time(NULL),
 	                         "updated", (json_int_t)time(NULL), "events", "export_dir", export_dir,
 	                         "deploy_hook", deploy_hook);
+	if (cert != NULL && fallback != 0) {
+		json_object_set_new(cert, "fallback_account", json_integer(fallback));
+	}
 	uint32_t id = 0;
 	int ret = store_record(db, ACME_STORE_CERTS, &id, cert);
 	json_decref(cert);
