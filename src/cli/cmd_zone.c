@@ -571,12 +571,13 @@ int cmd_zone_show(const ctl_t *ctl, int argc, char **argv)
 		snprintf(cidr, sizeof(cidr), "%s/%u", addr, e.prefix_len);
 		json_array_append_new(acl, json_string(cidr));
 	}
-	json_t *out = json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:O, s:I}", "zone", name,
+	json_t *secs_out = secondaries ? json_incref(secondaries) : json_array();
+	json_t *out = json_pack("{s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}", "zone", name,
 	                        "serial", (json_int_t)zone.serial, "names", (json_int_t)counts.names,
 	                        "records", (json_int_t)counts.records,
 	                        "serial_policy", policy,
 	                        "transfer_acl", acl,
-	                        "secondaries", secondaries ? secondaries : json_array(),
+	                        "secondaries", secs_out,
 	                        "journal_entries", (json_int_t)journal);
 	mdb_txn_abort(txn);
 	db_close(db);
