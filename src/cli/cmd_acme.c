@@ -234,11 +234,12 @@ static int account_row(void *arg, uint32_t id, const json_t *a)
 	return 0;
 }
 
-int cmd_acme_account_list(const ctl_t *ctl, int argc, char **argv)
+/* Prints every record of a kind: a table (header, then a row each) or a JSON array. */
+static int list_records(const ctl_t *ctl, int argc, const char *what, acme_store_kind_t kind,
+                        const char *header, acme_store_cb row)
 {
-	(void)argv;
 	if (argc != 1) {
-		return cli_usage_error("acme account list takes no arguments");
+		return cli_usage_error("%s takes no arguments", what);
 	}
 	db_t *db;
 	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
@@ -246,11 +247,11 @@ int cmd_acme_account_list(const ctl_t *ctl, int argc, char **argv)
 	}
 	json_t *array = ctl->json ? json_array() : NULL;
 	if (array == NULL) {
-		printf("%-4s %-8s %-10s %s\n", "ID", "STATUS", "KEY", "DIRECTORY");
+		printf("%s\n", header);
 	}
 	MDB_txn *txn;
 	if (db_read_begin(db, &txn) == CD_OK) {
-		acme_store_foreach(db, txn, ACME_STORE_ACCOUNTS, account_row, array);
+		acme_store_foreach(db, txn, kind, row, array);
 		mdb_txn_abort(txn);
 	}
 	db_close(db);
@@ -258,6 +259,14 @@ int cmd_acme_account_list(const ctl_t *ctl, int argc, char **argv)
 		cli_print_json(array);
 	}
 	return EXIT_SUCCESS;
+}
+
+int cmd_acme_account_list(const ctl_t *ctl, int argc, char **argv)
+{
+	(void)argv;
+	char header[128];
+	snprintf(header, sizeof(header), "%-4s %-8s %-10s %s", "ID", "STATUS", "KEY", "DIRECTORY");
+	return list_records(ctl, argc, "acme account list", ACME_STORE_ACCOUNTS, header, account_row);
 }
 
 int cmd_acme_account_show(const ctl_t *ctl, int argc, char **argv)
@@ -551,27 +560,9 @@ static int cert_row(void *arg, uint32_t id, const json_t *c)
 int cmd_cert_list(const ctl_t *ctl, int argc, char **argv)
 {
 	(void)argv;
-	if (argc != 1) {
-		return cli_usage_error("cert list takes no arguments");
-	}
-	db_t *db;
-	if (cli_open_db_ro(ctl, &db) != EXIT_SUCCESS) {
-		return EXIT_FAILURE;
-	}
-	json_t *array = ctl->json ? json_array() : NULL;
-	if (array == NULL) {
-		printf("%-4s %-11s %-24s %s\n", "ID", "STATUS", "EXPIRES", "NAMES");
-	}
-	MDB_txn *txn;
-	if (db_read_begin(db, &txn) == CD_OK) {
-		acme_store_foreach(db, txn, ACME_STORE_CERTS, cert_row, array);
-		mdb_txn_abort(txn);
-	}
-	db_close(db);
-	if (array != NULL) {
-		cli_print_json(array);
-	}
-	return EXIT_SUCCESS;
+	char header[128];
+	snprintf(header, sizeof(header), "%-4s %-11s %-24s %s", "ID", "STATUS", "EXPIRES", "NAMES");
+	return list_records(ctl, argc, "cert list", ACME_STORE_CERTS, header, cert_row);
 }
 
 int cmd_cert_show(const ctl_t *ctl, int argc, char **argv)

@@ -242,6 +242,46 @@ static int parse_addr_port(const char *text, char *addr, size_t addrlen, long *p
 	return 0;
 }
 
+/* "ZONE ADDR[:PORT] [--tsig KEYNAME]", the arguments of secondary add and zone follow. */
+typedef struct {
+	uint8_t apex[DNS_MAX_NAME];
+	char addr[INET6_ADDRSTRLEN + 2];
+	long port;
+	const char *key_name;
+} zone_peer_args_t;
+
+static int parse_zone_peer(int argc, char **argv, const char *usage, zone_peer_args_t *out)
+{
+	out->key_name = NULL;
+	if (argc == 5 && strcmp(argv[3], "--tsig") == 0) {
+		out->key_name = argv[4];
+	} else if (argc != 3) {
+		return cli_usage_error("usage: %s", usage);
+	}
+	if (cli_parse_zone_name(argv[1], out->apex) < 0) {
+		return EXIT_USAGE;
+	}
+	if (parse_addr_port(argv[2], out->addr, sizeof(out->addr), &out->port) < 0) {
+		return cli_usage_error("'%s' is not ADDR, ADDR:PORT or [IPV6]:PORT", argv[2]);
+	}
+	return EXIT_SUCCESS;
+}
+
+/* Opens a write transaction and, when a key is named, loads it; prints why not. */
+static int begin_with_key(const ctl_t *ctl, const zone_peer_args_t *a, const char *hint,
+                          db_t **db, MDB_txn **txn, tsig_key_t *key)
+{
+	if (write_txn(ctl, db, txn) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
+	if (a->key_name != NULL && tsig_store_get(*db, *txn, a->key_name, key) != CD_OK) {
+		mdb_txn_abort(*txn);
+		db_close(*db);
+		return cli_fail("no TSIG key %s: %s", a->key_name, hint);
+	}
+	return EXIT_SUCCESS;
+}
+
 static int load_zone_conf(db_t *db, MDB_txn *txn, const uint8_t *apex, json_t **conf)
 {
 	zone_record_t zone;
@@ -261,32 +301,22 @@ static int load_zone_conf(db_t *db, MDB_txn *txn, const uint8_t *apex, json_t **
 
 int cmd_secondary_add(const ctl_t *ctl, int argc, char **argv)
 {
-	const char *key_name = NULL;
-	if (argc == 5 && strcmp(argv[3], "--tsig") == 0) {
-		key_name = argv[4];
-	} else if (argc != 3) {
-		return cli_usage_error("usage: secondary add ZONE ADDR[:PORT] [--tsig KEYNAME]");
+	zone_peer_args_t a;
+	int rc = parse_zone_peer(argc, argv, "secondary add ZONE ADDR[:PORT] [--tsig KEYNAME]", &a);
+	if (rc != EXIT_SUCCESS) {
+		return rc;
 	}
-	uint8_t apex[DNS_MAX_NAME];
-	if (cli_parse_zone_name(argv[1], apex) < 0) {
-		return EXIT_USAGE;
-	}
-	char addr[INET6_ADDRSTRLEN + 2];
-	long port;
-	if (parse_addr_port(argv[2], addr, sizeof(addr), &port) < 0) {
-		return cli_usage_error("'%s' is not ADDR, ADDR:PORT or [IPV6]:PORT", argv[2]);
-	}
+	const uint8_t *apex = a.apex;
+	const char *addr = a.addr;
+	long port = a.port;
+	const char *key_name = a.key_name;
 	db_t *db;
 	MDB_txn *txn;
-	if (write_txn(ctl, &db, &txn) != EXIT_SUCCESS) {
-		return EXIT_FAILURE;
-	}
 	tsig_key_t key;
-	if (key_name != NULL && tsig_store_get(db, txn, key_name, &key) != CD_OK) {
-		mdb_txn_abort(txn);
-		db_close(db);
-		return cli_fail("no TSIG key %s: create it with 'certdnsctl tsig add %s'", key_name,
-		                key_name);
+	char hint[1200];
+	snprintf(hint, sizeof(hint), "create it with 'certdnsctl tsig add %s'", key_name ? key_name : "");
+	if (begin_with_key(ctl, &a, hint, &db, &txn, &key) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
 	}
 	json_t *conf = NULL;
 	int ret = load_zone_conf(db, txn, apex, &conf);
@@ -312,7 +342,7 @@ int cmd_secondary_add(const ctl_t *ctl, int argc, char **argv)
 		db_close(db);
 		return cli_fail("zone %s does not exist here (create or import it first)", argv[1]);
 	}
-	int rc = finish(db, txn, ret, "adding secondary");
+	rc = finish(db, txn, ret, "adding secondary");
 	if (rc == EXIT_SUCCESS) {
 		cli_poke_daemon(ctl, "zone-changed", argv[1]);
 		printf("zone %s: secondary %s port %ld%s%s added; it is sent NOTIFY on every change\n",
@@ -405,32 +435,23 @@ int cmd_secondary_list(const ctl_t *ctl, int argc, char **argv)
 /* zone follow NAME PRIMARY[:PORT] [--tsig KEY]: this daemon becomes a secondary of NAME. */
 int cmd_zone_follow(const ctl_t *ctl, int argc, char **argv)
 {
-	const char *key_name = NULL;
-	if (argc == 5 && strcmp(argv[3], "--tsig") == 0) {
-		key_name = argv[4];
-	} else if (argc != 3) {
-		return cli_usage_error("usage: zone follow ZONE PRIMARY_ADDR[:PORT] [--tsig KEYNAME]");
+	zone_peer_args_t a;
+	int rc = parse_zone_peer(argc, argv, "zone follow ZONE PRIMARY_ADDR[:PORT] [--tsig KEYNAME]", &a);
+	if (rc != EXIT_SUCCESS) {
+		return rc;
 	}
-	uint8_t apex[DNS_MAX_NAME];
-	if (cli_parse_zone_name(argv[1], apex) < 0) {
-		return EXIT_USAGE;
-	}
-	char addr[INET6_ADDRSTRLEN + 2];
-	long port;
-	if (parse_addr_port(argv[2], addr, sizeof(addr), &port) < 0) {
-		return cli_usage_error("'%s' is not ADDR, ADDR:PORT or [IPV6]:PORT", argv[2]);
-	}
+	const uint8_t *apex = a.apex;
+	const char *addr = a.addr;
+	long port = a.port;
+	const char *key_name = a.key_name;
 	db_t *db;
 	MDB_txn *txn;
-	if (write_txn(ctl, &db, &txn) != EXIT_SUCCESS) {
-		return EXIT_FAILURE;
-	}
 	tsig_key_t key;
-	if (key_name != NULL && tsig_store_get(db, txn, key_name, &key) != CD_OK) {
-		mdb_txn_abort(txn);
-		db_close(db);
-		return cli_fail("no TSIG key %s: add the primary's key first with 'certdnsctl tsig "
-		                "import %s ALGORITHM SECRET'", key_name, key_name);
+	char hint[1200];
+	snprintf(hint, sizeof(hint), "add the primary's key first with 'certdnsctl tsig import %s "
+	         "ALGORITHM SECRET'", key_name ? key_name : "");
+	if (begin_with_key(ctl, &a, hint, &db, &txn, &key) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
 	}
 	json_t *conf = zone_conf_get(db, txn, apex);
 	int ret = conf ? CD_OK : CD_ENOMEM;
@@ -441,7 +462,7 @@ int cmd_zone_follow(const ctl_t *ctl, int argc, char **argv)
 		ret = zone_conf_put(db, txn, apex, conf);
 	}
 	json_decref(conf);
-	int rc = finish(db, txn, ret, "following zone");
+	rc = finish(db, txn, ret, "following zone");
 	if (rc == EXIT_SUCCESS) {
 		cli_poke_daemon(ctl, "zone-changed", argv[1]);
 		printf("zone %s: following the primary %s port %ld%s%s; certdnsd transfers it and keeps "
