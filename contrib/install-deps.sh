@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
       libldns-dev libuv1-dev liblmdb-dev libssl-dev libcurl4-openssl-dev libjansson-dev
       libcmocka-dev lmdb-utils ldnsutils knot-dnsutils dnsutils
-      python3 python3-dnspython python3-pytest knot nsd"
+      python3 python3-dnspython python3-pytest knot nsd pebble unbound openssl"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs dnsperf"
 fi
