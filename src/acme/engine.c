@@ -51,6 +51,7 @@ typedef struct {
 	uint32_t challenge_ttl;
 	char acme_zone[1024];
 	char err[2048];
+	bool revoked;                 /* revoked by certdnsctl while we worked: stop */
 } work_t;
 
 typedef enum { STEP_AGAIN, STEP_WAIT, STEP_DONE } step_result_t;
@@ -88,6 +89,23 @@ static int save(work_t *w)
 	if (ret != CD_OK) {
 		return ret;
 	}
+	/* certdnsctl may have revoked the certificate while we worked on it: that
+	 * wins over the work in progress, which is abandoned. */
+	int err;
+	json_t *now = acme_store_get(w->e->cfg.db, txn, ACME_STORE_CERTS, w->id, &err);
+	const char *stored = now ? json_string_value(json_object_get(now, "state")) : NULL;
+	const char *ours = json_string_value(json_object_get(w->cert, "state"));
+	if (stored != NULL && strcmp(stored, "revoked") == 0 &&
+	    (ours == NULL || strcmp(ours, "revoked") != 0)) {
+		json_object_set(w->cert, "state", json_object_get(now, "state"));
+		json_object_set(w->cert, "status", json_object_get(now, "status"));
+		json_object_set(w->cert, "revoked_at", json_object_get(now, "revoked_at"));
+		json_object_del(w->cert, "renew_at");
+		json_object_del(w->cert, "ari_check_at");
+		json_object_del(w->cert, "retry_at");
+		w->revoked = true;
+	}
+	json_decref(now);
 	ret = acme_store_put(w->e->cfg.db, txn, ACME_STORE_CERTS, w->id, w->cert);
 	return ret == CD_OK ? db_write_commit(txn) : (mdb_txn_abort(txn), ret);
 }
@@ -617,14 +635,35 @@ static void describe_leaf(work_t *w, const char *pem)
 	BIO_free(bio);
 }
 
-/* RFC 3339 time ("2026-11-29T15:20:30Z", fractions allowed) to seconds. */
+/* RFC 3339 time ("2026-11-29T15:20:30Z", "...30.25+02:00") to seconds since the epoch; 0 when invalid. */
 static long parse_rfc3339(const char *text)
 {
 	struct tm tm = { 0 };
-	if (text == NULL || strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) == NULL) {
+	const char *p = text ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (p == NULL) {
 		return 0;
 	}
-	return (long)timegm(&tm);
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+		}
+	}
+	long offset = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+	           p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
+	           p[5] <= '9') {
+		offset = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		if (*p == '+') {
+			offset = -offset;   /* 12:00+02:00 is 10:00Z */
+		}
+		p += 6;
+	} else {
+		return 0;
+	}
+	return *p == '\0' ? (long)timegm(&tm) + offset : 0;
 }
 
 static long random_below(long n)
@@ -663,8 +702,9 @@ static void schedule_renewal(work_t *w)
 	X509_free(x);
 	BIO_free(bio);
 	long renew_at = 0;
-	if (id != NULL && acme_client_directory(w->client, &dir, NULL) == CD_OK &&
-	    dir->renewal_info != NULL) {
+	bool has_ari = id != NULL && acme_client_directory(w->client, &dir, NULL) == CD_OK &&
+	               dir->renewal_info != NULL;
+	if (has_ari) {
 		acme_result_t res = { .retry_after = -1 };
 		if (acme_renewal_info(w->client, id, &res) == CD_OK) {
 			json_t *window = json_object_get(res.body, "suggestedWindow");
@@ -676,12 +716,13 @@ static void schedule_renewal(work_t *w)
 				                    (json_int_t)start, "end", (json_int_t)end));
 				event(w, "renewal window from the CA (ARI): renewing at %ld", renew_at);
 			}
-			long recheck = res.retry_after > 0 ? res.retry_after : 6 * 3600;
-			if (recheck > 12 * 3600) {
-				recheck = 12 * 3600;   /* at least twice a day */
-			}
-			json_object_set_new(w->cert, "ari_check_at", json_integer(now_s() + recheck));
 		}
+		/* Ask again when the CA says, at least twice a day; sooner after a failure. */
+		long recheck = res.retry_after > 0 ? res.retry_after : renew_at ? 6 * 3600 : 3600;
+		if (recheck > 12 * 3600) {
+			recheck = 12 * 3600;
+		}
+		json_object_set_new(w->cert, "ari_check_at", json_integer(now_s() + recheck));
 		acme_result_clear(&res);
 	}
 	free(id);
@@ -689,7 +730,9 @@ static void schedule_renewal(work_t *w)
 		long left = lifetime < 10 * 86400 ? lifetime / 2 : lifetime / 3;
 		long jitter = lifetime / 50 < 6 * 3600 ? lifetime / 50 : 6 * 3600;
 		renew_at = not_after - left - random_below(jitter + 1);
-		json_object_del(w->cert, "ari_check_at");
+		if (!has_ari) {
+			json_object_del(w->cert, "ari_check_at");
+		}
 	}
 	json_object_set_new(w->cert, "renew_at", json_integer(renew_at));
 }
@@ -872,7 +915,10 @@ static long run_certificate(acme_engine_t *e, uint32_t id, json_t *cert)
 		          RETRY_NETWORK_S);
 		return now_s() + RETRY_NETWORK_S;
 	}
-	if (open_account(&w) != CD_OK) {
+	const char *st = str(cert, "state");
+	if (st != NULL && strcmp(st, "revoked") == 0) {
+		w.revoked = true;
+	} else if (open_account(&w) != CD_OK) {
 		fail(&w, NULL, "%s", w.err);
 	} else if (begin_renewal(&w) == STEP_DONE) {
 		save(&w);
@@ -901,9 +947,21 @@ static long run_certificate(acme_engine_t *e, uint32_t id, json_t *cert)
 				json_object_set_new(cert, "retry_at", json_integer(now_s() + RETRY_NETWORK_S));
 				break;
 			}
+			if (w.revoked) {
+				break;
+			}
 			if (r != STEP_AGAIN) {
 				break;
 			}
+		}
+	}
+	if (w.revoked) {
+		/* Abandon the order in progress: its challenge records go, nothing renews. */
+		if (json_object_get(cert, "records") != NULL || json_object_get(cert, "order_url") != NULL) {
+			event(&w, "revoked: the order in progress is abandoned");
+			cleanup_records(&w);
+			clear_order(&w);
+			save(&w);
 		}
 	}
 	acme_client_free(w.client);
@@ -945,6 +1003,9 @@ static int collect_due(void *arg, uint32_t id, const json_t *cert)
 			return 0;   /* a first issuance that failed waits for the user */
 		}
 		at = (long)json_integer_value(json_object_get(cert, "retry_at"));
+	} else if (state != NULL && strcmp(state, "revoked") == 0 &&
+	           (json_object_get(cert, "records") != NULL || json_object_get(cert, "order_url") != NULL)) {
+		at = 0;     /* revoked during an order: its leftovers are cleaned up */
 	} else if (state == NULL || strcmp(state, "revoked") == 0 || strcmp(state, "imported") == 0) {
 		return 0;   /* revoked, imported (no order behind it), unknown: nothing to do */
 	} else {

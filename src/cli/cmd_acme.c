@@ -462,7 +462,7 @@ int cmd_cert_request(const ctl_t *ctl, int argc, char **argv)
 		}
 		json_decref(fa);
 	}
-	json_t *cert = json_pack("{s:o, s:s, s:I, s:s, s:s, s:I, s:I, s:[], s:s?, s:s?}", "names",
+	json_t *cert = json_pack("{s:o, s:s, s:I, s:s, s:s, s:I, s:I, s:[], s:s*, s:s*}", "names",
 	                         names, "key_type", key_type, "account", (json_int_t)account, "state",
 	                         "requested", "status", "requested", "created", (json_int_t)time(NULL),
 	                         "updated", (json_int_t)time(NULL), "events", "export_dir", export_dir,
@@ -1086,7 +1086,7 @@ int cmd_cert_import(const ctl_t *ctl, int argc, char **argv)
 	}
 	if (ret == CD_OK) {
 		json_t *rec = json_pack("{s:O, s:s, s:s, s:s, s:s#, s:s, s:I, s:I, s:s?, s:s, s:I, s:I, "
-		                        "s:s?, s:s?, s:[{s:I, s:s}]}",
+		                        "s:s*, s:s*, s:[{s:I, s:s}]}",
 		                        "names", names, "key_type", type, "state", "imported", "status",
 		                        "imported", "chain", chain_pem, (int)chain_len, "key", sealed,
 		                        "not_before", nb, "not_after", na, "serial", serial, "issuer", issuer,
