@@ -70,6 +70,7 @@ static void usage(FILE *out)
 	        "  cert list | cert show ID | cert export ID --dir DIR\n"
 	        "  cert revoke ID [--reason unspecified|keyCompromise|superseded|cessationOfOperation]\n"
 	        "  cert import --cert BUNDLE.pem --key KEY.pem [--export-dir DIR [--deploy-hook CMD]]\n"
+	        "  cert csr NAME... [--key TYPE] --out DIR   a key and CSR to buy a certificate elsewhere\n"
 	        "\n"
 	        "Diagnostics:\n"
 	        "  check NAME [--account ID] [--resolver ADDR[:PORT]]\n"
@@ -129,6 +130,7 @@ static const command_t commands[] = {
 	{ "cert", "export", cmd_cert_export },
 	{ "cert", "revoke", cmd_cert_revoke },
 	{ "cert", "import", cmd_cert_import },
+	{ "cert", "csr", cmd_cert_csr },
 	{ "settings", "show", cmd_settings_show },
 	{ "settings", "set", cmd_settings_set },
 };

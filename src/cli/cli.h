@@ -91,3 +91,4 @@ int cmd_acme_account_deactivate(const ctl_t *ctl, int argc, char **argv);
 int cmd_cert_revoke(const ctl_t *ctl, int argc, char **argv);
 int cmd_check(const ctl_t *ctl, int argc, char **argv);
 int cmd_cert_import(const ctl_t *ctl, int argc, char **argv);
+int cmd_cert_csr(const ctl_t *ctl, int argc, char **argv);

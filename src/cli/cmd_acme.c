@@ -15,6 +15,7 @@
 
 #include "acme/account.h"
 #include "acme/acme_client.h"
+#include "certs/csr.h"
 #include "certs/export.h"
 #include "certs/keys.h"
 #include "certs/vault.h"
@@ -553,6 +554,16 @@ static int cert_row(void *arg, uint32_t id, const json_t *c)
 	json_array_foreach(names, i, n) {
 		printf(" %s", json_string_value(n));
 	}
+	/* Nobody renews an imported certificate but its owner: say so in time. */
+	json_int_t left = json_integer_value(json_object_get(c, "not_after")) - (json_int_t)time(NULL);
+	if (str(c, "state") != NULL && strcmp(str(c, "state"), "imported") == 0 && left < 30 * 86400) {
+		if (left <= 0) {
+			printf("   WARNING: expired; import a new one");
+		} else {
+			printf("   WARNING: expires in %lld day%s; import a new one", (long long)(left / 86400),
+			       left / 86400 == 1 ? "" : "s");
+		}
+	}
 	putchar('\n');
 	return 0;
 }
@@ -1054,6 +1065,16 @@ int cmd_cert_import(const ctl_t *ctl, int argc, char **argv)
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(ordered[0]), &tm) == 1) {
 		na = (json_int_t)timegm(&tm);
 	}
+	json_int_t now = (json_int_t)time(NULL);
+	if (na <= now || nb > now) {
+		char when[40];
+		fmt_time(na <= now ? na : nb, when, sizeof(when));
+		cli_fail("the certificate in %s %s %s: only a currently valid certificate can be "
+		         "imported", cert_path, na <= now ? "expired on" : "is not valid before", when);
+		json_decref(names);
+		BIO_free(out_bio);
+		goto out;
+	}
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ordered[0]), NULL);
 	char *serial = bn ? BN_bn2hex(bn) : NULL;
 	BN_free(bn);
@@ -1099,10 +1120,17 @@ int cmd_cert_import(const ctl_t *ctl, int argc, char **argv)
 		ret = rec ? store_record(db, ACME_STORE_CERTS, &id, rec) : CD_ENOMEM;
 		json_decref(rec);
 		if (ret == CD_OK) {
-			printf("certificate %u imported: %zu name%s, %zu certificate%s in the chain%s, key %s%s\n",
-			       id, json_array_size(names), json_array_size(names) == 1 ? "" : "s", nordered,
-			       nordered == 1 ? "" : "s", reordered ? " (reordered)" : "", type,
-			       na < (json_int_t)time(NULL) ? "; WARNING: it has expired" : "");
+			char until[40];
+			fmt_time(na, until, sizeof(until));
+			printf("certificate %u imported: %zu certificate%s in the chain%s, key %s, valid until "
+			       "%s, names:", id, nordered, nordered == 1 ? "" : "s",
+			       reordered ? " (reordered)" : "", type, until);
+			size_t ni;
+			json_t *nv;
+			json_array_foreach(names, ni, nv) {
+				printf(" %s", json_string_value(nv));
+			}
+			printf("\n");
 			rc = EXIT_SUCCESS;
 		}
 	}
@@ -1125,5 +1153,96 @@ out:
 	free(key_text);
 	free(bundle);
 	db_close(db);
+	return rc;
+}
+
+/* cert csr NAME... [--key TYPE] --out DIR: a key and CSR for a certificate bought elsewhere. */
+int cmd_cert_csr(const ctl_t *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *type = KEY_TYPE_DEFAULT, *dir = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': type = optarg; break;
+		case 'o': dir = optarg; break;
+		default: return cli_usage_error("cert csr: unknown option");
+		}
+	}
+	if (dir == NULL || optind >= argc) {
+		return cli_usage_error("usage: cert csr NAME... [--key TYPE] --out DIR");
+	}
+	EVP_PKEY *key = NULL;
+	int ret = key_generate(type, &key);
+	if (ret == CD_EINVAL) {
+		return cli_usage_error("unknown key type '%s' (ecdsa-p256, ecdsa-p384, rsa-2048, rsa-4096)",
+		                       type);
+	}
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	if (ret == CD_OK) {
+		ret = csr_create(key, (const char *const *)argv + optind, (size_t)(argc - optind), true,
+		                 &der, &der_len);
+	}
+	if (ret == CD_EINVAL) {
+		EVP_PKEY_free(key);
+		return cli_usage_error("the names must be host names or wildcards (*.example.com)");
+	}
+	char *key_pem = NULL;
+	char *csr_pem = NULL;
+	long csr_len = 0;
+	BIO *bio = BIO_new(BIO_s_mem());
+	const uint8_t *p = der;
+	X509_REQ *req = der ? d2i_X509_REQ(NULL, &p, (long)der_len) : NULL;
+	if (ret == CD_OK && req != NULL && bio != NULL && PEM_write_bio_X509_REQ(bio, req) == 1 &&
+	    key_to_pem(key, &key_pem) == CD_OK) {
+		csr_len = BIO_get_mem_data(bio, &csr_pem);
+	}
+	int rc = EXIT_FAILURE;
+	char why[1024];
+	if (csr_len <= 0) {
+		cli_fail("cannot make the CSR");
+	} else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		cli_fail("%s: %s", dir, strerror(errno));
+	} else {
+		/* Reuse the atomic writer through a one-file "chain" per file. */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/privkey.pem", dir);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			cli_fail("%s: %s (not overwriting a key)", path, strerror(errno));
+		} else {
+			bool ok = write(fd, key_pem, strlen(key_pem)) == (ssize_t)strlen(key_pem) && fsync(fd) == 0;
+			close(fd);
+			snprintf(path, sizeof(path), "%s/request.csr", dir);
+			FILE *fp = ok ? fopen(path, "w") : NULL;
+			ok = fp != NULL && fwrite(csr_pem, 1, (size_t)csr_len, fp) == (size_t)csr_len;
+			if (fp != NULL && fclose(fp) != 0) {
+				ok = false;
+			}
+			if (ok) {
+				printf("wrote %s/privkey.pem (0600, %s) and %s/request.csr for %d name%s\n", dir,
+				       key_type_name(key), dir, argc - optind, argc - optind == 1 ? "" : "s");
+				rc = EXIT_SUCCESS;
+			} else {
+				snprintf(why, sizeof(why), "writing to %s failed: %s", dir, strerror(errno));
+				cli_fail("%s", why);
+			}
+		}
+	}
+	if (key_pem != NULL) {
+		OPENSSL_cleanse(key_pem, strlen(key_pem));
+	}
+	free(key_pem);
+	X509_REQ_free(req);
+	BIO_free(bio);
+	free(der);
+	EVP_PKEY_free(key);
 	return rc;
 }
