@@ -242,6 +242,13 @@ static step_result_t client_error(work_t *w, int ret, acme_result_t *res, const 
 		wait_for(w, s);
 		return STEP_WAIT;
 	}
+	const char *type = acme_result_problem_type(res);
+	if (type != NULL && strcmp(type, "urn:ietf:params:acme:error:badNonce") == 0) {
+		/* RFC 8555 6.5: always worth another try, never a refusal. */
+		event(w, "%s: the CA rejected nonce after nonce; trying again", what);
+		wait_for(w, RETRY_DEFAULT_S);
+		return STEP_WAIT;
+	}
 	if (ret == CD_ENET || ret == CD_ENOMEM) {
 		event(w, "%s: %s; retrying in %d s", what, acme_client_error(w->client), RETRY_NETWORK_S);
 		wait_for(w, RETRY_NETWORK_S);
@@ -468,8 +475,22 @@ static step_result_t step_published(work_t *w)
 		size_t i2;
 		json_t *r2;
 		json_array_foreach(records, i2, r2) {
+			/* Answer each challenge once: after a retry or a restart, one that is no
+			 * longer pending was answered already. */
 			acme_result_t res = { .retry_after = -1 };
-			int ret2 = acme_challenge_respond(w->client, str(r2, "challenge"), &res);
+			int ret2 = acme_post_as_get(w->client, str(r2, "challenge"), &res);
+			if (ret2 != CD_OK) {
+				step_result_t sr = client_error(w, ret2, &res, "reading a challenge");
+				acme_result_clear(&res);
+				return sr;
+			}
+			const char *cst = str(res.body, "status");
+			bool pending = cst != NULL && strcmp(cst, "pending") == 0;
+			acme_result_clear(&res);
+			if (!pending) {
+				continue;
+			}
+			ret2 = acme_challenge_respond(w->client, str(r2, "challenge"), &res);
 			if (ret2 != CD_OK) {
 				step_result_t sr = client_error(w, ret2, &res, "answering a challenge");
 				acme_result_clear(&res);

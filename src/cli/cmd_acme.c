@@ -167,6 +167,12 @@ int cmd_acme_account_create(const ctl_t *ctl, int argc, char **argv)
 		.eab_kid = eab_kid, .eab_hmac_key = eab_hmac,
 	};
 	ret = acme_account_new(client, &opts, &res);
+	for (int again = 0; again < 3 && ret == CD_EACME && acme_result_problem_type(&res) != NULL &&
+	                    strcmp(acme_result_problem_type(&res), "urn:ietf:params:acme:error:badNonce") == 0;
+	     again++) {
+		acme_result_clear(&res);   /* a CA rejecting nonce after nonce: try the whole request again */
+		ret = acme_account_new(client, &opts, &res);
+	}
 	if (ret != CD_OK) {
 		cli_fail("the CA refused the account: %s", acme_client_error(client));
 		if (res.problem != NULL) {

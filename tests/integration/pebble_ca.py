@@ -20,6 +20,7 @@ stopped with stop().
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -230,6 +231,15 @@ class Pebble:
         for line in self.log().splitlines():
             if "Added order " in line:
                 out.append(line.split("Added order ", 1)[1].split()[0].strip('"'))
+        return out
+
+    def issued(self):
+        """[(serial in lower-case hex, order ID)] of the certificates Pebble issued."""
+        out = []
+        for line in self.log().splitlines():
+            m = re.search(r"Issued certificate serial ([0-9a-fA-F]+) for order (\S+)", line)
+            if m:
+                out.append((m.group(1).lower(), m.group(2).strip('"')))
         return out
 
     def alive(self):

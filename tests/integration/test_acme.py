@@ -12,9 +12,13 @@ free loopback ports, and stops every process it started on teardown:
              zones: the resolver of Pebble and of certdnsd (--acme-resolver)
 
 A challenge can be held in state "published" (TXT written, CA not yet told)
-by making the target zone have a secondary that does not answer: certdnsd
-waits for every server of the zone to serve the TXT before it answers the
-challenge (dns01.h).  Deleting the secondary lets it go on.
+by giving the target zone a secondary that lags (a small DNS responder here
+that answers without the TXT): certdnsd waits for every server of the zone to
+serve the TXT before it answers the challenge (dns01.h).  Deleting the
+secondary lets it go on.
+
+If a test fails, its directory (logs of every process, databases) is kept and
+named in the report; CERTDNS_KEEP_TMP=1 keeps every test's directory.
 
 Needs the Debian packages pebble, knot, unbound, openssl (and python3-dnspython,
 python3-pytest).  Self-contained apart from pebble_ca.py (Pebble helpers).
@@ -25,9 +29,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -230,6 +236,67 @@ class Certdnsd(Proc):
             return False
 
 
+class LaggingSecondary:
+    """
+    A DNS server on a random loopback UDP port that knows the zone but not the
+    challenge yet: every query gets an authoritative empty NOERROR answer (a
+    NOTIFY gets its acknowledgement).  Answering at once keeps each propagation
+    check of certdnsd short (a silent port would cost it a time-out per check).
+    """
+
+    def __init__(self):
+        self.sock = None
+        self.thread = None
+        self.queries = 0
+        self._stop = threading.Event()
+
+    def start(self):
+        for _attempt in range(20):
+            port = pick_port()
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            s.settimeout(0.2)
+            self.sock, self.port = s, port
+            break
+        else:
+            raise RuntimeError("no port for the lagging secondary")
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        return self
+
+    @property
+    def spec(self):
+        return f"127.0.0.1:{self.port}"
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                q = dns.message.from_wire(data)
+                r = dns.message.make_response(q)
+                r.flags |= dns.flags.AA
+                self.sock.sendto(r.to_wire(), peer)
+                self.queries += 1
+            except Exception:   # noqa: BLE001 - garbage in: no answer
+                pass
+
+    def stop(self):
+        self._stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        if self.sock is not None:
+            self.sock.close()
+
+
 # --------------------------------------------------------------------------
 # The lab: one test's processes and files
 # --------------------------------------------------------------------------
@@ -241,6 +308,7 @@ class Lab:
         self.procs = []
         self.pebble = None
         self._tls = None
+        self.helpers = []      # LaggingSecondary threads
 
     # ---- certdnsctl -------------------------------------------------------
 
@@ -279,25 +347,23 @@ class Lab:
     # ---- certdnsd ---------------------------------------------------------
 
     def start_certdnsd(self, db, port=None, resolver=None, name="certdnsd"):
-        """Starts certdnsd on 127.0.0.1 (a random port, or the given one)."""
-        last = ""
-        for _attempt in range(5 if port is None else 1):
+        """Starts certdnsd on 127.0.0.1 (a random port, or the given one: a restart)."""
+        deadline = time.monotonic() + START_TIMEOUT
+        for _attempt in range(10):
             p = Certdnsd(self, db, port or pick_port(), resolver=resolver, name=name)
             self.procs.append(p)
-            # A fixed port (a restart) may take a moment to be free again.
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                p.start()
-                if self._wait(p, p.ready):
-                    return p
-                p.stop()
-                last = p.log()
-                if "in use" not in last or port is None or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-            if "in use" not in last:
-                break
-        raise AssertionError(f"certdnsd did not start:\n{tail(last)}")
+            logged = len(p.log())
+            p.start()
+            if self._wait(p, p.ready):
+                return p
+            p.stop()
+            p.expect_clean_exit = False      # a failed start, reported here
+            new_log = p.log()[logged:]
+            if "in use" not in new_log or time.monotonic() > deadline:
+                raise AssertionError(f"certdnsd did not start:\n{tail(new_log)}")
+            if port is not None:
+                time.sleep(0.5)              # the same port again, in a moment
+        raise AssertionError(f"certdnsd did not start:\n{p.describe()}")
 
     def _wait(self, proc, ready, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -476,10 +542,15 @@ remote-control:
     # ---- holding a challenge in "published" -------------------------------
 
     def hold(self, db, zone):
-        """Gives zone a secondary that never answers: the engine waits in 'published'."""
-        port = pick_port()
-        self.ctl(db, "secondary", "add", zone, f"127.0.0.1:{port}")
-        return f"127.0.0.1:{port}"
+        """
+        Gives zone a secondary that lags: it answers every query at once, but
+        without the challenge TXT (NOERROR, no answer), so the engine waits in
+        "published".  Returns the secondary's ADDR:PORT for release().
+        """
+        sec = LaggingSecondary().start()
+        self.helpers.append(sec)
+        self.ctl(db, "secondary", "add", zone, sec.spec)
+        return sec.spec
 
     def release(self, db, zone, secondary):
         self.ctl(db, "secondary", "delete", zone, secondary)
@@ -492,10 +563,12 @@ remote-control:
             parts.append(f"--- pebble ---\n{tail(self.pebble.log())}")
         return "\n".join(parts)
 
-    def teardown(self):
+    def teardown(self, keep=False):
         problems = []
         if self.pebble is not None:
             self.pebble.stop()
+        for h in self.helpers:
+            h.stop()
         for p in reversed(self.procs):
             if p.proc is None or p.killed:
                 continue
@@ -511,17 +584,23 @@ remote-control:
                 found = [m for m in SANITIZER_MARKERS if m in p.log()]
                 if found:
                     problems.append(f"{p.name}: sanitizer reported {found}:\n{p.describe(200)}")
-        if not problems and not os.environ.get("CERTDNS_KEEP_TMP"):
+        if not problems and not keep and not os.environ.get("CERTDNS_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         return problems
 
 
 @pytest.fixture
-def lab():
+def lab(request):
+    """One test's Lab.  Its directory is removed unless the test failed (or
+    CERTDNS_KEEP_TMP is set): then the logs and databases stay for a look."""
+    failed_before = request.session.testsfailed
     lab = Lab()
     yield lab
-    problems = lab.teardown()
+    failed = request.session.testsfailed > failed_before   # the call's report is in by now
+    problems = lab.teardown(keep=failed)
     assert not problems, "\n".join(problems) + f"\n(files kept in {lab.dir})"
+    if failed:
+        print(f"test_acme: files of the failed test kept in {lab.dir}")
 
 
 # --------------------------------------------------------------------------
@@ -586,7 +665,8 @@ def check_exported(lab, out, names, key_type):
 def test_wildcard_certificate_issued_against_pebble(lab, capsys):
     db = lab.new_db("db", {"example.test": EXAMPLE})
     d = lab.start_certdnsd(db)
-    lab.start_pebble(f"127.0.0.1:{d.port}")
+    # No reuse of valid authorizations: the second certificate is validated too.
+    lab.start_pebble(f"127.0.0.1:{d.port}", env={"PEBBLE_AUTHZREUSE": "0"})
     lab.create_account(db)
     names = ["example.test", "*.example.test"]
 
@@ -607,9 +687,16 @@ def test_wildcard_certificate_issued_against_pebble(lab, capsys):
     r = ask(d.port, "_acme-challenge.example.test.", "TXT", rd=False)
     assert r.rcode() in (dns.rcode.NXDOMAIN, dns.rcode.NOERROR) and r.answer == [], r
     for cid in (ec_id, rsa_id):
-        msgs = [e["message"] for e in lab.cert(db, cid)["events"]]
-        assert any(re.match(r"removed \d+ challenge records?$", m) for m in msgs), msgs
-    assert "records" not in lab.cert(db, ec_id)
+        c = lab.cert(db, cid)
+        msgs = [e["message"] for e in c["events"]]
+        written = sum(1 for m in msgs
+                      if re.search(r': TXT ".*" at _acme-challenge\.example\.test\.$', m))
+        # Pebble may still reuse a valid authorization now and then, even with
+        # PEBBLE_AUTHZREUSE=0 (seen: about 1 run in 15): no record for that name.
+        reused = sum(1 for m in msgs if m.endswith(": already authorized"))
+        assert written + reused == 2 and written >= 1, msgs
+        assert f"removed {written} challenge record{'s' if written > 1 else ''}" in msgs, msgs
+        assert "records" not in c
 
     with capsys.disabled():
         print(f"\n[test_acme] issuance (cert request --wait, 2 names, Pebble with "
@@ -652,7 +739,7 @@ def test_cname_delegation_to_our_zone(lab):
     rrsets = answer_rrsets(r)
     assert rrsets[0] == ("_acme-challenge.shop.customer.test.", "CNAME", [target]), r
     assert txt_values(r, target) == values, r
-    assert lab.pebble.new_order_requests() == 1
+    assert len(lab.pebble.orders_added()) == 1
 
     lab.release(db, ACME_ZONE, held)
     lab.wait_state(db, cid, "issued")
@@ -710,12 +797,15 @@ def test_cname_in_a_zone_we_host(lab):
 def test_missing_cname_gives_clear_error(lab):
     knot_port = lab.start_knot({"other.test": zone_text(
         "other.test", "www IN A 192.0.2.30", "foreign IN A 192.0.2.31",
-        "_acme-challenge.foreign IN CNAME foreign.elsewhere.test.")})
+        "_acme-challenge.foreign IN CNAME foreign.elsewhere.test."),
+        # Another provider's zone, where the CNAME leads (the name does not exist).
+        "elsewhere.test": zone_text("elsewhere.test", "www IN A 192.0.2.32")})
     unbound_port = pick_port()
     db = lab.new_db("db", {ACME_ZONE: ACME})
     lab.settings(db, acme_zone=ACME_ZONE)
     d = lab.start_certdnsd(db, resolver=f"127.0.0.1:{unbound_port}")
-    lab.start_unbound(unbound_port, {"other.test": knot_port, ACME_ZONE: d.port})
+    lab.start_unbound(unbound_port, {"other.test": knot_port, "elsewhere.test": knot_port,
+                                     ACME_ZONE: d.port})
     lab.start_pebble(f"127.0.0.1:{unbound_port}")
     lab.create_account(db)
 
@@ -736,6 +826,7 @@ def test_missing_cname_gives_clear_error(lab):
         assert not any("order" in e["message"] for e in c["events"]), c["events"]
     assert "foreign.elsewhere.test" in lab.cert(db, cid)["error"]["detail"]
     assert lab.pebble.new_order_requests() == 0, tail(lab.pebble.log())
+    assert lab.pebble.orders_added() == []
 
 
 # --------------------------------------------------------------------------
@@ -743,15 +834,44 @@ def test_missing_cname_gives_clear_error(lab):
 # --------------------------------------------------------------------------
 
 def test_bad_nonces_are_survived(lab):
+    """
+    Pebble rejects half of the good nonces (badNonce, RFC 8555 6.5): every
+    signed request may need several tries.  Twelve certificates (about 120
+    signed requests) are asked for at once; all must be issued.
+    """
     db = lab.new_db("db", {"example.test": EXAMPLE})
     d = lab.start_certdnsd(db)
     lab.start_pebble(f"127.0.0.1:{d.port}", env={"PEBBLE_WFE_NONCEREJECT": "50"})
     assert "reject 50% of good nonces" in lab.pebble.log()
     lab.create_account(db)
-    names = ["example.test", "*.example.test"]
-    for key in ("ecdsa-p256", "rsa-2048"):
-        _, cid, _ = lab.request(db, *names, key=key, check=0)
-        check_exported(lab, lab.export(db, cid, key), names, key)
+    key_types = ("ecdsa-p256", "rsa-2048", "ecdsa-p384")
+    wanted = {}
+    for i in range(12):
+        names = [f"h{i}.example.test", f"*.h{i}.example.test"]
+        key = key_types[i % len(key_types)]
+        _, cid, _ = lab.request(db, *names, key=key, wait=False, check=0)
+        wanted[cid] = (names, key)
+
+    def all_done():
+        rows = lab.ctl(db, "cert", "list", json_out=True)
+        done = {r["id"]: r for r in rows if r["status"] in ("issued", "failed")}
+        return done if len(done) == len(wanted) else None
+    done = wait_until("every certificate issued or failed", all_done, timeout=2 * ISSUE_TIMEOUT,
+                      details=lab.describe)
+    failed = {cid: [e["message"] for e in lab.cert(db, cid)["events"]
+                    if e["message"].startswith("failed:")]
+              for cid, r in done.items() if r["status"] != "issued"}
+    assert not failed, (f"{len(failed)} of {len(wanted)} certificates failed: "
+                        f"{json.dumps(failed, indent=1)}\n{lab.describe()}")
+    for cid, (names, key) in wanted.items():
+        if key != "ecdsa-p384":
+            check_exported(lab, lab.export(db, cid, f"c{cid}"), names, key)
+        else:
+            out = lab.export(db, cid, f"c{cid}")
+            assert sorted(cert_sans(out / "cert.pem")) == sorted(names)
+            assert "NIST CURVE: P-384" in openssl("x509", "-in", out / "cert.pem", "-noout",
+                                                  "-text").stdout
+    assert challenge_records(lab.record_list(db, "example.test")) == []
 
 
 # --------------------------------------------------------------------------
@@ -773,17 +893,25 @@ def test_killed_daemon_resumes_order(lab):
     assert order_url.startswith(f"https://127.0.0.1:{lab.pebble.port}/")
     values = sorted(r["value"] for r in before["records"])
     d.kill9()
+    # What the killed daemon left: the order and the records, in the database.
+    dead = lab.cert(db, cid)
+    assert dead["state"] == "published" and dead["order_url"] == order_url, dead
     assert sorted(v for v in values if v in lab.record_list(db, "example.test")) == values
 
     lab.release(db, "example.test", held)
     d2 = lab.start_certdnsd(db, port=d.port, name="certdnsd-restarted")
     after = lab.wait_state(db, cid, "issued")
-    assert after["order_url"] == order_url
-    created = [e["message"] for e in after["events"] if re.match(r"order \S+ created", e["message"])]
+    created = [e["message"] for e in after["events"]
+               if re.match(r"order \S+ created", e["message"])]
     assert created == [f"order {order_url} created"], after["events"]
-    assert lab.pebble.new_order_requests() == 1, tail(lab.pebble.log())
-    assert len(lab.pebble.orders_added()) == 1
-    assert order_url.endswith("/" + lab.pebble.orders_added()[0])
+    # Pebble made one order (newOrder may have been POSTed twice: a badNonce
+    # answer is signed again) and issued the certificate for that one.
+    orders = lab.pebble.orders_added()
+    assert len(orders) == 1 and order_url.endswith("/" + orders[0]), tail(lab.pebble.log())
+    serial = after["serial"].lower().lstrip("0")
+    assert [(s.lstrip("0"), o) for s, o in lab.pebble.issued()] == [(serial, orders[0])], \
+        tail(lab.pebble.log())
+    assert "records" not in after
     check_exported(lab, lab.export(db, cid, "out"), names, "ecdsa-p256")
     assert challenge_records(lab.record_list(db, "example.test")) == []
     assert d2.alive()
@@ -812,7 +940,7 @@ def test_failed_validation_reports_ca_problem(lab):
     assert isinstance(err["status"], int) and 400 <= err["status"] < 500, err
     assert "TXT" in err["detail"] and f"127.0.0.1:{nowhere}" in err["detail"], err
     assert err["detail"] in p.stderr, p.stderr
-    assert lab.pebble.new_order_requests() == 1
+    assert len(lab.pebble.orders_added()) == 1
     # The challenge records were removed.
     msgs = [e["message"] for e in c["events"]]
     assert "removed 1 challenge record" in msgs, msgs
