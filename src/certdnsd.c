@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,6 +185,9 @@ int main(int argc, char **argv)
 		cfg.listen_count = 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Zones pulled from a primary are parsed by ldns: see certdnsctl.c on brk churn. */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_TOP_PAD, 16 << 20);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_error("cannot initialise libcurl");
 		return EXIT_FAILURE;

@@ -242,5 +242,6 @@ void caa_check(db_t *db, const char *resolver, const char *identifier, const cha
 	res->verdict = CAA_FORBIDDEN;
 	snprintf(res->detail, sizeof(res->detail), "the CAA records at %s do not allow %s to issue %s%s",
 	         at_text, ca_ids[0], wildcard ? "wildcard certificates for " : "for ", base);
-	snprintf(res->suggestion, sizeof(res->suggestion), "%s CAA 0 %s \"%s\"", at_text, tag, ca_ids[0]);
+	snprintf(res->suggestion, sizeof(res->suggestion), "add the record '%s CAA 0 %s \"%s\"'",
+	         at_text, tag, ca_ids[0]);
 }

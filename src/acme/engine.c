@@ -306,7 +306,7 @@ static step_result_t step_requested(work_t *w)
 		caa_check(w->e->cfg.db, w->e->cfg.resolver, list[j], id_list, nids,
 		          acme_client_account_url(w->client), &caa);
 		if (caa.verdict == CAA_FORBIDDEN) {
-			step_result_t r = fail(w, NULL, "%s: %s; to allow it, add: %s", list[j], caa.detail,
+			step_result_t r = fail(w, NULL, "%s: %s; fix: %s", list[j], caa.detail,
 			                       caa.suggestion);
 			free(list);
 			return r;
@@ -842,11 +842,10 @@ static step_result_t step_finalizing(work_t *w)
 	acme_result_clear(&res);
 	json_object_del(w->cert, "error");
 	json_object_del(w->cert, "failures");
-	if (json_is_true(json_object_get(w->cert, "on_fallback"))) {
-		/* Next renewal tries the first CA again. */
-		json_object_set(w->cert, "account", json_object_get(w->cert, "primary_account"));
-		json_object_del(w->cert, "on_fallback");
-	}
+	/* Revocation and ARI go to the CA that issued it; the next renewal tries the
+	 * first CA again (begin_renewal). */
+	json_object_set(w->cert, "issued_by", json_object_get(w->cert, "account"));
+	json_object_del(w->cert, "on_fallback");
 	event(w, "certificate %s (serial %s)", renewal ? "renewed" : "issued",
 	      str(w->cert, "serial") ? str(w->cert, "serial") : "?");
 	cleanup_records(w);
@@ -889,6 +888,11 @@ static step_result_t begin_renewal(work_t *w)
 	}
 	long left = (long)json_integer_value(json_object_get(w->cert, "not_after")) - now_s();
 	event(w, "renewing: %ld s of validity left", left);
+	json_t *primary = json_object_get(w->cert, "primary_account");
+	if (json_is_integer(primary)) {
+		json_object_set(w->cert, "account", primary);   /* the first CA gets another chance */
+		json_object_del(w->cert, "primary_account");
+	}
 	json_object_del(w->cert, "renew_at");
 	json_object_del(w->cert, "ari_check_at");
 	set_state(w, "requested", "renewing");

@@ -612,8 +612,15 @@ int cmd_cert_show(const ctl_t *ctl, int argc, char **argv)
 	json_array_foreach(json_object_get(c, "names"), i, v) {
 		printf(" %s", json_string_value(v));
 	}
-	printf("\n  key type:   %s\n  account:    %lld\n", str(c, "key_type"),
-	       json_integer_value(json_object_get(c, "account")));
+	printf("\n  key type:   %s\n", str(c, "key_type"));
+	if (json_object_get(c, "account") != NULL) {
+		json_t *by = json_object_get(c, "issued_by");
+		printf("  account:    %lld", json_integer_value(json_object_get(c, "account")));
+		if (by != NULL && json_integer_value(by) != json_integer_value(json_object_get(c, "account"))) {
+			printf(" (issued through the fallback account %lld)", json_integer_value(by));
+		}
+		printf("\n");
+	}
 	if (str(c, "issuer") != NULL) {
 		char nb[40], na[40];
 		fmt_time(json_integer_value(json_object_get(c, "not_before")), nb, sizeof(nb));
@@ -848,7 +855,10 @@ int cmd_cert_revoke(const ctl_t *ctl, int argc, char **argv)
 		db_close(db);
 		return cli_fail("certificate %u: %s", id, c == NULL ? "no such certificate" : "not issued");
 	}
-	uint32_t account = (uint32_t)json_integer_value(json_object_get(c, "account"));
+	/* The CA that issued it: after a fallback that is not the first account. */
+	json_t *issuer_acct = json_object_get(c, "issued_by");
+	uint32_t account = (uint32_t)json_integer_value(issuer_acct ? issuer_acct
+	                                                            : json_object_get(c, "account"));
 	db_close(db);
 	vault_t vault;
 	acme_client_t *client;
@@ -936,6 +946,63 @@ static int refuse_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+static int key_to_pem_any(EVP_PKEY *key, char **out);
+
+/* Writes an imported certificate out and runs its hook, as the engine does after issuance. */
+static int deploy_imported(uint32_t id, const char *dir, const char *hook, const char *chain,
+                           size_t chain_len, EVP_PKEY *key, const json_t *names)
+{
+	char *pem = NULL;
+	char err[1024];
+	char *chain_copy = strndup(chain, chain_len);
+	int rc = EXIT_FAILURE;
+	if (chain_copy == NULL || key_to_pem_any(key, &pem) != CD_OK) {
+		cli_fail("certificate %u: cannot export it", id);
+	} else if (cert_export_files(dir, chain_copy, pem, strlen(pem), err, sizeof(err)) != CD_OK) {
+		cli_fail("certificate %u: %s", id, err);
+	} else {
+		printf("certificate %u: wrote %s/fullchain.pem, privkey.pem (0600), chain.pem, cert.pem\n",
+		       id, dir);
+		rc = EXIT_SUCCESS;
+		if (hook != NULL) {
+			char list[2048] = "";
+			size_t i;
+			json_t *n;
+			json_array_foreach(names, i, n) {
+				size_t used = strlen(list);
+				snprintf(list + used, sizeof(list) - used, "%s%s", used ? " " : "", json_string_value(n));
+			}
+			int status = cert_run_deploy_hook(hook, id, list, dir, 60, err, sizeof(err));
+			if (status != 0) {
+				rc = status > 0 ? cli_fail("the deploy hook exited with status %d", status)
+				                : cli_fail("%s", err);
+			}
+		}
+	}
+	if (pem != NULL) {
+		OPENSSL_cleanse(pem, strlen(pem));
+	}
+	free(pem);
+	free(chain_copy);
+	return rc;
+}
+
+/* PKCS#8 PEM of any private key (Ed25519 too, which certs/keys.h does not sign with). */
+static int key_to_pem_any(EVP_PKEY *key, char **out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long len = 0;
+	if (b == NULL || PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (len = BIO_get_mem_data(b, &data)) <= 0 || (*out = strndup(data, (size_t)len)) == NULL) {
+		BIO_free(b);
+		return CD_ECRYPTO;
+	}
+	OPENSSL_cleanse(data, (size_t)len);
+	BIO_free(b);
+	return CD_OK;
+}
+
 /*
  * cert import --cert BUNDLE --key KEY: a certificate the customer brings.
  * The bundle is put in order (leaf, then each issuer), the key must match the
@@ -967,6 +1034,18 @@ int cmd_cert_import(const ctl_t *ctl, int argc, char **argv)
 	if (cert_path == NULL || key_path == NULL || optind != argc) {
 		return cli_usage_error("usage: cert import --cert BUNDLE.pem --key KEY.pem "
 		                       "[--export-dir DIR [--deploy-hook CMD]]");
+	}
+	if (hook != NULL && export_dir == NULL) {
+		return cli_usage_error("--deploy-hook needs --export-dir (the files it deploys)");
+	}
+	char export_abs[4096];
+	if (export_dir != NULL && export_dir[0] != '/') {
+		if (getcwd(export_abs, sizeof(export_abs) - 2 - strlen(export_dir)) == NULL) {
+			return cli_fail("cannot tell the current directory");
+		}
+		strcat(export_abs, "/");
+		strcat(export_abs, export_dir);
+		export_dir = export_abs;
 	}
 	size_t key_len = 0, bundle_len = 0;
 	char *key_text = read_file(key_path, &key_len);
@@ -1138,6 +1217,9 @@ int cmd_cert_import(const ctl_t *ctl, int argc, char **argv)
 			}
 			printf("\n");
 			rc = EXIT_SUCCESS;
+			if (export_dir != NULL) {
+				rc = deploy_imported(id, export_dir, hook, chain_pem, (size_t)chain_len, key, names);
+			}
 		}
 	}
 	if (ret != CD_OK) {

@@ -296,7 +296,13 @@ int cmd_check(const ctl_t *ctl, int argc, char **argv)
 		         target.via_cname ? target.target_text : "", target.target_text, target.zone_text);
 		add(&rep, "challenge", 1, detail, NULL);
 	} else {
-		add(&rep, "challenge", ret == CD_ENET ? -1 : 0, err, NULL);
+		/* The record to create is quoted in the message: offer it as the fix. */
+		char *q1 = strchr(err, '\'');
+		char *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+		if (q1 != NULL && q2 != NULL) {
+			snprintf(fix, sizeof(fix), "create the record %.*s", (int)(q2 - q1 + 1), q1);
+		}
+		add(&rep, "challenge", ret == CD_ENET ? -1 : 0, err, q1 && q2 ? fix : NULL);
 	}
 
 	/* 3. CAA, for the account's CA. */
