@@ -47,39 +47,24 @@ static int lookup_caa(db_t *db, ldns_resolver *res, const uint8_t *name, caa_rr_
 {
 	MDB_txn *txn;
 	if (db_read_begin(db, &txn) == CD_OK) {
-		int labels = dname_label_count(name);
-		for (int skip = 0; skip <= labels; skip++) {
-			zone_record_t zone;
-			if (zone_store_get(db, txn, dname_skip_labels(name, skip), &zone) != CD_OK) {
-				continue;
-			}
-			uint8_t full[DNAME_KEY_MAX], apex_key[DNAME_KEY_MAX], key[4 + DNAME_KEY_MAX];
-			size_t full_len = dname_to_key(name, full);
-			size_t apex_len = dname_to_key(zone.apex, apex_key);
-			wire_write_u32(key, zone.id);
-			memcpy(key + 4, full + apex_len, full_len - apex_len);
-			MDB_val k = { .mv_size = 4 + full_len - apex_len, .mv_data = key }, v;
-			node_t node;
-			rrset_t caa;
+		zone_record_t zone;
+		node_t node;
+		bool found;
+		if (zone_store_lookup(db, txn, name, &zone, &node, &found) == CD_OK &&
+		    !(found && (node.flags & (NODE_DELEG | NODE_OCCLUDED)))) {
+			/* Ours (not delegated away): what we hold is the truth. */
 			int n = 0;
-			bool delegated = false;
-			if (mdb_get(txn, db->names, &k, &v) == MDB_SUCCESS &&
-			    node_decode(v.mv_data, v.mv_size, &node) == CD_OK) {
-				delegated = (node.flags & (NODE_DELEG | NODE_OCCLUDED)) != 0;
-				if (!delegated && node_find_rrset(&node, DNS_TYPE_CAA, &caa)) {
-					size_t pos = 0;
-					const uint8_t *rd;
-					uint16_t rdlen;
-					while (n < CAA_MAX && rrset_next_rr(&caa, &pos, &rd, &rdlen)) {
-						n += parse_caa(rd, rdlen, &out[n]);
-					}
+			rrset_t caa;
+			if (found && node_find_rrset(&node, DNS_TYPE_CAA, &caa)) {
+				size_t pos = 0;
+				const uint8_t *rd;
+				uint16_t rdlen;
+				while (n < CAA_MAX && rrset_next_rr(&caa, &pos, &rd, &rdlen)) {
+					n += parse_caa(rd, rdlen, &out[n]);
 				}
 			}
-			if (!delegated) {
-				mdb_txn_abort(txn);
-				return n;   /* ours: what we hold is the truth (CNAMEs aside, rare for CAA) */
-			}
-			break;
+			mdb_txn_abort(txn);
+			return n;
 		}
 		mdb_txn_abort(txn);
 	}

@@ -390,18 +390,9 @@ static void ns_addresses(db_t *db, MDB_txn *txn, const dns01_config_t *cfg, cons
 	static const ldns_rr_type types[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
 	if (l.ours) {
 		zone_record_t zone;
-		if (zone_store_get(db, txn, l.zone, &zone) != CD_OK) {
-			return;
-		}
-		uint8_t full[DNAME_KEY_MAX], apex_key[DNAME_KEY_MAX], key[4 + DNAME_KEY_MAX];
-		size_t full_len = dname_to_key(host, full);
-		size_t apex_len = dname_to_key(zone.apex, apex_key);
-		wire_write_u32(key, zone.id);
-		memcpy(key + 4, full + apex_len, full_len - apex_len);
-		MDB_val k = { .mv_size = 4 + full_len - apex_len, .mv_data = key }, v;
 		node_t node;
-		if (mdb_get(txn, db->names, &k, &v) != MDB_SUCCESS ||
-		    node_decode(v.mv_data, v.mv_size, &node) != CD_OK) {
+		bool found;
+		if (zone_store_lookup(db, txn, host, &zone, &node, &found) != CD_OK || !found) {
 			return;
 		}
 		for (size_t t = 0; t < 2; t++) {

@@ -46,14 +46,12 @@ static bool our_zone(db_t *db, const uint8_t *name, uint8_t apex[DNS_MAX_NAME])
 	if (db_read_begin(db, &txn) != CD_OK) {
 		return false;
 	}
-	bool found = false;
-	int labels = dname_label_count(name);
-	for (int skip = 0; skip <= labels && !found; skip++) {
-		zone_record_t zone;
-		if (zone_store_get(db, txn, dname_skip_labels(name, skip), &zone) == CD_OK) {
-			memcpy(apex, zone.apex, zone.apex_len);
-			found = true;
-		}
+	zone_record_t zone;
+	node_t node;
+	bool found_node;
+	bool found = zone_store_lookup(db, txn, name, &zone, &node, &found_node) == CD_OK;
+	if (found) {
+		memcpy(apex, zone.apex, zone.apex_len);
 	}
 	mdb_txn_abort(txn);
 	return found;

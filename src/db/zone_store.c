@@ -201,3 +201,25 @@ int zone_store_foreach_node(db_t *db, MDB_txn *txn, uint32_t id, zone_store_node
 	zone_node_iter_close(&it);
 	return ret == CD_ENOTFOUND ? CD_OK : ret;
 }
+
+int zone_store_lookup(db_t *db, MDB_txn *txn, const uint8_t *name, zone_record_t *zone,
+                      node_t *node, bool *found)
+{
+	*found = false;
+	int labels = dname_label_count(name);
+	for (int skip = 0; skip <= labels; skip++) {
+		if (zone_store_get(db, txn, dname_skip_labels(name, skip), zone) != CD_OK) {
+			continue;
+		}
+		uint8_t full[DNAME_KEY_MAX], apex_key[DNAME_KEY_MAX], key[4 + DNAME_KEY_MAX];
+		size_t full_len = dname_to_key(name, full);
+		size_t apex_len = dname_to_key(zone->apex, apex_key);
+		wire_write_u32(key, zone->id);
+		memcpy(key + 4, full + apex_len, full_len - apex_len);
+		MDB_val k = { .mv_size = 4 + full_len - apex_len, .mv_data = key }, v;
+		*found = mdb_get(txn, db->names, &k, &v) == MDB_SUCCESS &&
+		         node_decode(v.mv_data, v.mv_size, node) == CD_OK;
+		return CD_OK;
+	}
+	return CD_ENOZONE;
+}

@@ -6,6 +6,7 @@
  */
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,3 +61,11 @@ int zone_node_iter_init(zone_node_iter_t *it, db_t *db, MDB_txn *txn, uint32_t i
 /* Returns 0 and fills node, CD_ENOTFOUND at the end, CD_EDB. */
 int zone_node_iter_next(zone_node_iter_t *it, node_t *node);
 void zone_node_iter_close(zone_node_iter_t *it);
+
+/*
+ * Finds the deepest zone of ours holding name (wire) and, in it, the node of
+ * name.  Returns 0 with zone filled and *found telling whether name has a node
+ * (then node is filled), or CD_ENOZONE.  Pointers live as long as txn.
+ */
+int zone_store_lookup(db_t *db, MDB_txn *txn, const uint8_t *name, zone_record_t *zone,
+                      node_t *node, bool *found);
