@@ -13,7 +13,13 @@ Facts this relies on (Debian pebble 2.4.0, see /work/shared/PEERS.md):
     PEBBLE_WFE_NONCEREJECT=N rejects N % of good nonces (badNonce);
   - its DNS-01 validation queries `-dnsserver` (UDP, RD=1, no TCP fallback).
 
-Nothing here uses certdns; every process is started by the caller's code and
+Also the pieces the Pebble test files (test_acme.py, test_lifecycle.py,
+test_cert_tools.py) share around it: short temporary directories (a control
+socket DB/control.sock must fit in 108 bytes), stopping a child process by its
+own pid, and the certdnsctl wrappers for account creation, `cert request` and
+`cert show` (given the caller's ctl function, which runs certdnsctl).
+
+Nothing here starts certdns; every process is started by the caller's code and
 stopped with stop().
 """
 
@@ -26,6 +32,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -67,6 +74,34 @@ def pick_port(host="127.0.0.1"):
             _handed_out.add(port)
             return port
     raise RuntimeError("no free loopback port found")
+
+
+# --------------------------------------------------------------------------
+# Temporary directories, processes
+# --------------------------------------------------------------------------
+
+def short_tmpdir(prefix):
+    """A new directory directly under /tmp (short: DB/control.sock must fit in 108 bytes)."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    """
+    Stops one child (a subprocess.Popen) by its own pid: sig, then waits up to
+    timeout; SIGKILL if it hangs.  Returns its exit status, None if it had to
+    be killed (or was never started).
+    """
+    if proc is None:
+        return None
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 # --------------------------------------------------------------------------
@@ -118,16 +153,24 @@ class Pebble:
         p = Pebble(workdir, tls, dns_server="127.0.0.1:5353").start()
         p.directory_url, p.ca_file, p.root_pem(), p.log(), p.stop()
 
-    env: extra environment (PEBBLE_VA_NOSLEEP=1 is always set unless given).
+    dns_server: ADDR:PORT of the DNS server Pebble validates dns-01 with.
+    env: extra environment (PEBBLE_VA_NOSLEEP=1 is always set unless given, and
+         PEBBLE_WFE_NONCEREJECT=0: Pebble's default 5% of rejected nonces makes the
+         client re-send requests, which tests that count the CA's requests cannot
+         tell from real repeats; the badNonce test asks for rejections itself).
     config: extra keys for the "pebble" object of the JSON configuration.
+    validity: certificateValidityPeriod in seconds (None: Pebble's default).
     """
 
-    def __init__(self, workdir, tls, dns_server, env=None, config=None, name="pebble"):
+    def __init__(self, workdir, tls, dns_server, env=None, config=None, name="pebble",
+                 validity=None):
         self.dir = Path(workdir)
         self.tls = tls
         self.dns_server = dns_server
-        self.env = {"PEBBLE_VA_NOSLEEP": "1", **(env or {})}
+        self.env = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", **(env or {})}
         self.extra_config = dict(config or {})
+        if validity is not None:
+            self.extra_config["certificateValidityPeriod"] = validity
         self.name = name
         self.proc = None
         self.port = self.mgmt_port = None
@@ -208,12 +251,28 @@ class Pebble:
     def directory(self):
         return json.loads(self.get(self.directory_url))
 
+    def mgmt(self, path):
+        """GET path (starting with /) from the management API; the body as text."""
+        return self.get(f"https://127.0.0.1:{self.mgmt_port}{path}")
+
     def root_pem(self, index=0):
         """The root that issues this run's certificates (management API)."""
-        return self.get(f"https://127.0.0.1:{self.mgmt_port}/roots/{index}")
+        return self.mgmt(f"/roots/{index}")
 
     def intermediate_pem(self, index=0):
-        return self.get(f"https://127.0.0.1:{self.mgmt_port}/intermediates/{index}")
+        return self.mgmt(f"/intermediates/{index}")
+
+    def intermediate(self):
+        """The first certificate of the issuing intermediate (management API)."""
+        m = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
+                      self.intermediate_pem(), re.S)
+        if not m:
+            raise RuntimeError("pebble's management API returned no intermediate certificate")
+        return m.group(0)
+
+    def cert_status(self, serial):
+        """Management API: GET /cert-status-by-serial/<hex> of serial (an int) -> dict."""
+        return json.loads(self.mgmt(f"/cert-status-by-serial/{serial:x}"))
 
     def log(self):
         try:
@@ -248,12 +307,52 @@ class Pebble:
     def stop(self):
         if self.proc is None:
             return self.returncode
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.returncode = self.proc.returncode
         return self.returncode
+
+
+def stop_worlds(worlds, dirs):
+    """
+    Teardown of a test's worlds (objects with stop() -> certdnsd's exit status
+    and daemon, a dnstest.Daemon or None): stops each, removes dirs, then
+    fails if a certdnsd did not exit cleanly.
+    """
+    failures = []
+    for w in worlds:
+        rc = w.stop()
+        if w.daemon is not None:
+            try:
+                w.daemon.assert_clean_exit(rc)
+            except AssertionError as e:
+                failures.append(str(e))
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+    assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------
+# certdnsctl wrappers (ctl: the caller's function running certdnsctl and
+# returning an object with rc, stdout, stderr, like dnstest.run_ctl)
+# --------------------------------------------------------------------------
+
+def create_account(ctl, directory, ca_file, *extra, contact=None, diag=lambda: ""):
+    """certdnsctl --json acme account create ...; asserts success; returns the account ID."""
+    args = ["--json", "acme", "account", "create", "--directory", directory, "--agree-tos"]
+    if contact is not None:
+        args += ["--contact", contact]
+    r = ctl(*args, "--ca-file", ca_file, *extra)
+    assert r.rc == 0, f"account create failed: {r}\n{diag()}"
+    return json.loads(r.stdout)["id"]
+
+
+def request_cert(ctl, names, timeout, extra=()):
+    """certdnsctl cert request NAMES --wait --timeout T [extra]; the result, unchecked."""
+    return ctl("cert", "request", *names, "--wait", "--timeout", timeout, *extra)
+
+
+def show_cert(ctl, cert_id):
+    """certdnsctl --json cert show ID, asserted to succeed; the parsed record."""
+    r = ctl("--json", "cert", "show", cert_id)
+    assert r.rc == 0, r
+    return json.loads(r.stdout)

@@ -32,7 +32,6 @@ import signal
 import socket
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -45,7 +44,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from pebble_ca import OPENSSL, PEBBLE, Pebble, make_tls_ca, pick_port
+from pebble_ca import (OPENSSL, PEBBLE, Pebble, make_tls_ca, pick_port, short_tmpdir,
+                       stop_process)
 
 HERE = Path(__file__).resolve().parent
 SRCDIR = Path(os.environ.get("CERTDNS_SRCDIR") or HERE.parent.parent).resolve()
@@ -200,16 +200,7 @@ class Proc:
         """Signals and waits; returns the exit status (None: hung, then killed)."""
         if self.proc is None:
             return self.returncode
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.returncode = self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self.returncode = None
-        else:
-            self.returncode = self.proc.returncode
+        self.returncode = stop_process(self.proc, sig, timeout=STOP_TIMEOUT)
         return self.returncode
 
     def kill9(self):
@@ -304,7 +295,7 @@ class LaggingSecondary:
 class Lab:
     def __init__(self):
         # Short on purpose: DB/control.sock must fit in sun_path (108 bytes).
-        self.dir = Path(tempfile.mkdtemp(prefix="cda-", dir="/tmp"))
+        self.dir = short_tmpdir("cda-")
         self.procs = []
         self.pebble = None
         self._tls = None

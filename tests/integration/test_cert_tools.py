@@ -44,15 +44,10 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import ssl
 import stat
 import subprocess
-import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import dns.exception
@@ -65,9 +60,9 @@ import pytest
 from ari_proxy import ARIProxy
 from dnstest import (Daemon, import_zone, make_query, pick_free_port, run_ctl, tcp_exchange,
                      udp_exchange)
+from pebble_ca import (OPENSSL, PEBBLE, Pebble, create_account, make_tls_ca, request_cert,
+                       short_tmpdir, show_cert, stop_process, stop_worlds)
 
-PEBBLE = shutil.which("pebble") or shutil.which("pebble", path="/usr/bin:/usr/local/bin")
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 KNOTD = shutil.which("knotd") or shutil.which("knotd", path="/usr/sbin:/sbin")
 KNOTC = shutil.which("knotc") or shutil.which("knotc", path="/usr/sbin:/sbin")
 UNBOUND = shutil.which("unbound") or shutil.which("unbound", path="/usr/sbin:/sbin")
@@ -178,13 +173,7 @@ class Proc:
             return ""
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=STOP_TIMEOUT)
 
 
 # --------------------------------------------------------------------------
@@ -287,14 +276,14 @@ commonName = supplied
 
 @pytest.fixture(scope="module")
 def pki():
-    d = Path(tempfile.mkdtemp(prefix="cdt-pki-", dir="/tmp"))
+    d = short_tmpdir("cdt-pki-")
     yield PKI(d)
     shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
 def tmpdir_short():
-    d = Path(tempfile.mkdtemp(prefix="cdt-", dir="/tmp"))
+    d = short_tmpdir("cdt-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -345,117 +334,14 @@ def zone_text(origin, serial=1, extra=""):
 
 
 # --------------------------------------------------------------------------
-# TLS for Pebble and the proxy; Pebble
+# TLS for Pebble and the proxy (Pebble itself: pebble_ca.py)
 # --------------------------------------------------------------------------
-
-def make_tls_ca(d):
-    d.mkdir(parents=True, exist_ok=True)
-    ca_key, ca, key, csr, cert, ext = (d / n for n in (
-        "ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "srv.ext"))
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=certdns tools TLS CA",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
-    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-                   "basicConstraints=critical,CA:FALSE\n"
-                   "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-            "-out", cert, "-days", "2", "-extfile", ext)
-    return {"ca": ca, "cert": cert, "key": key}
-
 
 @pytest.fixture(scope="module")
 def tls():
-    d = Path(tempfile.mkdtemp(prefix="cdt-tls-", dir="/tmp"))
+    d = short_tmpdir("cdt-tls-")
     yield make_tls_ca(d)
     shutil.rmtree(d, ignore_errors=True)
-
-
-class Pebble:
-    def __init__(self, workdir, tls, dns_server, extra_conf=None, name="pebble"):
-        self.dir = Path(workdir)
-        self.tls = tls
-        self.dns_server = dns_server
-        self.extra_conf = extra_conf or {}
-        self.name = name
-        self.proc = None
-        self.port = self.mgmt_port = None
-        self.log_path = self.dir / f"{name}.log"
-
-    @property
-    def directory_url(self):
-        return f"https://127.0.0.1:{self.port}/dir"
-
-    def start(self):
-        last = ""
-        for _attempt in range(5):
-            self.port, self.mgmt_port = pick_free_port(), pick_free_port()
-            conf = {
-                "listenAddress": f"127.0.0.1:{self.port}",
-                "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
-                "certificate": str(self.tls["cert"]),
-                "privateKey": str(self.tls["key"]),
-                "httpPort": pick_free_port(),
-                "tlsPort": pick_free_port(),
-                "ocspResponderURL": "",
-                "externalAccountBindingRequired": False,
-            }
-            conf.update(self.extra_conf)
-            path = self.dir / f"{self.name}.json"
-            path.write_text(json.dumps({"pebble": conf}, indent=2))
-            env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [PEBBLE, "-config", str(path), "-dnsserver", self.dns_server],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
-            if self._wait_ready():
-                return self
-            self.stop()
-            last = self.log()
-            if "address already in use" not in last:
-                break
-        raise RuntimeError(f"pebble did not start:\n{last[-3000:]}")
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                self.get(self.directory_url, timeout=2)
-                self.mgmt("/roots/0")
-                return True
-            except (OSError, urllib.error.URLError, ssl.SSLError):
-                time.sleep(0.1)
-        return False
-
-    def get(self, url, timeout=10):
-        ctx = ssl.create_default_context(cafile=str(self.tls["ca"]))
-        with urllib.request.urlopen(url, context=ctx, timeout=timeout) as r:
-            return r.read().decode()
-
-    def mgmt(self, path):
-        return self.get(f"https://127.0.0.1:{self.mgmt_port}{path}")
-
-    def intermediate(self):
-        return pem_certs(self.mgmt("/intermediates/0"))[0]
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class CAAProxy(ARIProxy):
@@ -534,7 +420,7 @@ class World:
     def start_pebble(self, dns_server=None, extra_conf=None, proxy=None):
         name = f"pebble{len(self.pebbles) + 1}"
         p = Pebble(self.root, self.tls, dns_server or f"127.0.0.1:{self.daemon.port}",
-                   extra_conf=extra_conf, name=name)
+                   config=extra_conf, name=name)
         self.pebbles.append(p)
         p.start()
         if proxy is None:
@@ -544,22 +430,17 @@ class World:
         return p, pr.directory_url
 
     def create_account(self, directory, *extra):
-        r = self.ctl("--json", "acme", "account", "create", "--directory", directory,
-                     "--agree-tos", "--contact", "mailto:ops@example.test",
-                     "--ca-file", self.tls["ca"], *extra)
-        assert r.rc == 0, f"account create failed: {r}\n{self.diag()}"
-        return json.loads(r.stdout)["id"]
+        return create_account(self.ctl, directory, self.tls["ca"], *extra,
+                              contact="mailto:ops@example.test", diag=self.diag)
 
     def request(self, *names, extra=()):
-        r = self.ctl("cert", "request", *names, "--wait", "--timeout", REQUEST_TIMEOUT, *extra)
+        r = request_cert(self.ctl, names, REQUEST_TIMEOUT, extra)
         m = re.search(r"certificate (\d+) requested", r.stdout + r.stderr)
         assert m, f"no certificate id in {r}\n{self.diag()}"
         return r, int(m.group(1))
 
     def show(self, cert_id):
-        r = self.ctl("--json", "cert", "show", cert_id)
-        assert r.rc == 0, r
-        return json.loads(r.stdout)
+        return show_cert(self.ctl, cert_id)
 
     def events(self, cert_id):
         return [e["message"] for e in self.show(cert_id).get("events", [])]
@@ -732,22 +613,12 @@ def world_factory(tls):
     worlds = []
 
     def make():
-        w = World(tempfile.mkdtemp(prefix="cdt-", dir="/tmp"), tls)
+        w = World(short_tmpdir("cdt-"), tls)
         worlds.append(w)
         return w
 
     yield make
-    failures = []
-    for w in worlds:
-        rc = w.stop()
-        if w.daemon is not None:
-            try:
-                w.daemon.assert_clean_exit(rc)
-            except AssertionError as e:
-                failures.append(str(e))
-    for w in worlds:
-        shutil.rmtree(w.root, ignore_errors=True)
-    assert not failures, "\n".join(failures)
+    stop_worlds(worlds, [w.root for w in worlds])
 
 
 # --------------------------------------------------------------------------
@@ -1445,11 +1316,11 @@ def test_revoke_after_fallback_goes_to_the_issuing_ca(world_factory):
     c = w.show(cid)
     assert "switching to the fallback ACME account 2" in [e["message"] for e in c["events"]]
     serial = int(c["serial"], 16)
-    status = json.loads(pebble_b.mgmt(f"/cert-status-by-serial/{serial:x}"))
+    status = pebble_b.cert_status(serial)
     assert status["Status"] == "Valid", status
     r = w.ctl("cert", "revoke", cid, "--reason", "superseded")
     assert r.rc == 0, (f"revoking a certificate that account 2 (CA B) issued through the "
                        f"fallback failed; the record's 'account' is {c.get('account')}: {r}")
-    status = json.loads(pebble_b.mgmt(f"/cert-status-by-serial/{serial:x}"))
+    status = pebble_b.cert_status(serial)
     assert status["Status"] == "Revoked", status
     assert w.show(cid)["state"] == "revoked"

@@ -36,35 +36,25 @@ Needs: pebble, openssl, python3-dnspython, python3-pytest.
 
 import base64
 import json
-import os
 import re
 import shlex
-import shutil
-import signal
-import ssl
 import stat
 import subprocess
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from ari_proxy import ARIProxy
-from dnstest import Daemon, import_zone, pick_free_port, run_ctl
-
-PEBBLE = shutil.which("pebble")
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+from dnstest import Daemon, import_zone, run_ctl
+from pebble_ca import (OPENSSL, PEBBLE, Pebble, create_account, make_tls_ca, request_cert,
+                       short_tmpdir, show_cert, stop_worlds)
 
 pytestmark = pytest.mark.skipif(PEBBLE is None, reason="pebble is not installed")
 
 ZONE = "example.test"
 SHORT_VALIDITY = 40          # seconds: renewals happen while the test watches
 REQUEST_TIMEOUT = 120        # cert request --wait --timeout
-PEBBLE_START_TIMEOUT = 20.0
 
 
 # --------------------------------------------------------------------------
@@ -120,114 +110,6 @@ def ari_cert_id(pem):
     return f"{b64url(cert_aki(pem))}.{b64url(octets)}"
 
 
-def make_tls_ca(d):
-    """A CA and a localhost / 127.0.0.1 certificate it signed (for Pebble and the proxy)."""
-    ca_key, ca, key, csr, cert, ext = (d / n for n in (
-        "ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "srv.ext"))
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=certdns lifecycle TLS CA",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
-    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-                   "basicConstraints=critical,CA:FALSE\n"
-                   "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-            "-out", cert, "-days", "2", "-extfile", ext)
-    return {"ca": ca, "cert": cert, "key": key}
-
-
-# --------------------------------------------------------------------------
-# Pebble
-# --------------------------------------------------------------------------
-
-class Pebble:
-    def __init__(self, workdir, tls, dns_port, validity=None):
-        self.dir = workdir
-        self.tls = tls
-        self.dns_port = dns_port
-        self.validity = validity
-        self.proc = None
-        self.port = self.mgmt_port = None
-        self.log_path = workdir / "pebble.log"
-
-    @property
-    def directory_url(self):
-        return f"https://127.0.0.1:{self.port}/dir"
-
-    def start(self):
-        last = ""
-        for _attempt in range(5):
-            self.port, self.mgmt_port = pick_free_port(), pick_free_port()
-            conf = {
-                "listenAddress": f"127.0.0.1:{self.port}",
-                "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
-                "certificate": str(self.tls["cert"]),
-                "privateKey": str(self.tls["key"]),
-                "httpPort": pick_free_port(),
-                "tlsPort": pick_free_port(),
-                "ocspResponderURL": "",
-                "externalAccountBindingRequired": False,
-            }
-            if self.validity is not None:
-                conf["certificateValidityPeriod"] = self.validity
-            path = self.dir / "pebble.json"
-            path.write_text(json.dumps({"pebble": conf}, indent=2))
-            env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [PEBBLE, "-config", str(path), "-dnsserver", f"127.0.0.1:{self.dns_port}"],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
-            if self._wait_ready():
-                return self
-            self.stop()
-            last = self.log()
-            if "address already in use" not in last:
-                break
-        raise RuntimeError(f"pebble did not start:\n{last[-3000:]}")
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + PEBBLE_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                self.get(self.directory_url, timeout=2)
-                self.mgmt("/roots/0")
-                return True
-            except (OSError, urllib.error.URLError, ssl.SSLError):
-                time.sleep(0.1)
-        return False
-
-    def get(self, url, timeout=10):
-        ctx = ssl.create_default_context(cafile=str(self.tls["ca"]))
-        with urllib.request.urlopen(url, context=ctx, timeout=timeout) as r:
-            return r.read().decode()
-
-    def mgmt(self, path):
-        return self.get(f"https://127.0.0.1:{self.mgmt_port}{path}")
-
-    def cert_status(self, serial):
-        """Pebble's management API: GET /cert-status-by-serial/<hex> -> dict."""
-        return json.loads(self.mgmt(f"/cert-status-by-serial/{serial:x}"))
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 # --------------------------------------------------------------------------
 # The world of one test
 # --------------------------------------------------------------------------
@@ -252,16 +134,14 @@ class Lab:
                         "ns1 A 127.0.0.1\n")
         import_zone(self.db, zone)
         self.daemon = Daemon(self.db, self.root, workers=1, name="certdnsd").start()
-        self.pebble = Pebble(self.root, self.tls, self.daemon.port, validity=validity).start()
+        self.pebble = Pebble(self.root, self.tls, f"127.0.0.1:{self.daemon.port}",
+                             validity=validity).start()
         directory = self.pebble.directory_url
         if proxy is not None:
             self.proxy = ARIProxy(("127.0.0.1", self.pebble.port), self.tls["ca"],
                                   self.tls["cert"], self.tls["key"], **proxy).start()
             directory = self.proxy.directory_url
-        r = self.ctl("--json", "acme", "account", "create", "--directory", directory,
-                     "--agree-tos", "--ca-file", self.tls["ca"])
-        assert r.rc == 0, f"account create failed: {r}\n{self.diag()}"
-        self.account_id = json.loads(r.stdout)["id"]
+        self.account_id = create_account(self.ctl, directory, self.tls["ca"], diag=self.diag)
         return self
 
     def stop(self):
@@ -280,12 +160,10 @@ class Lab:
         return run_ctl(self.db, *args, timeout=timeout)
 
     def request(self, *names, extra=()):
-        return self.ctl("cert", "request", *names, "--wait", "--timeout", REQUEST_TIMEOUT, *extra)
+        return request_cert(self.ctl, names, REQUEST_TIMEOUT, extra)
 
     def show(self, cert_id):
-        r = self.ctl("--json", "cert", "show", cert_id)
-        assert r.rc == 0, r
-        return json.loads(r.stdout)
+        return show_cert(self.ctl, cert_id)
 
     def account(self, account_id):
         r = self.ctl("--json", "acme", "account", "show", account_id)
@@ -330,24 +208,14 @@ def lab_factory(tls):
     roots = []
 
     def make(**kwargs):
-        root = Path(tempfile.mkdtemp(prefix="cdl-", dir="/tmp"))
+        root = short_tmpdir("cdl-")
         roots.append(root)
         lab = Lab(root, tls)
         labs.append(lab)
         return lab.start(**kwargs)
 
     yield make
-    failures = []
-    for lab in labs:
-        rc = lab.stop()
-        if lab.daemon is not None:
-            try:
-                lab.daemon.assert_clean_exit(rc)
-            except AssertionError as e:
-                failures.append(str(e))
-    for root in roots:
-        shutil.rmtree(root, ignore_errors=True)
-    assert not failures, "\n".join(failures)
+    stop_worlds(labs, roots)
 
 
 def issued_serials(cert):
