@@ -27,6 +27,7 @@ struct zone_builder {
 	uint8_t apex[DNS_MAX_NAME];
 	size_t apex_len;
 	int apex_labels;
+	size_t apex_keylen;     /* length of the apex's lookup key */
 	uint8_t *arena;
 	size_t arena_used, arena_cap;
 	size_t *recs;           /* offsets into the arena */
@@ -47,6 +48,24 @@ static inline const uint8_t *rec_key(const rec_t *r)   { return (const uint8_t *
 static inline const uint8_t *rec_owner(const rec_t *r) { return rec_key(r) + r->keylen; }
 static inline const uint8_t *rec_rdata(const rec_t *r) { return rec_owner(r) + r->ownerlen; }
 
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap) {
+		return CD_OK;
+	}
+	size_t ncap = *cap ? *cap : 4096;
+	while (ncap < need) {
+		ncap *= 2;
+	}
+	void *n = realloc(*buf, ncap * elem);
+	if (n == NULL) {
+		return CD_ENOMEM;
+	}
+	*buf = n;
+	*cap = ncap;
+	return CD_OK;
+}
+
 zone_builder_t *zone_builder_new(const uint8_t *apex)
 {
 	int len = dname_wire_length(apex, DNS_MAX_NAME);
@@ -60,6 +79,8 @@ zone_builder_t *zone_builder_new(const uint8_t *apex)
 	memcpy(zb->apex, apex, (size_t)len);
 	zb->apex_len = (size_t)len;
 	zb->apex_labels = dname_label_count(apex);
+	uint8_t apex_key[DNAME_KEY_MAX];
+	zb->apex_keylen = dname_to_key(apex, apex_key);
 	return zb;
 }
 
@@ -90,6 +111,15 @@ void zone_builder_set_create_only(zone_builder_t *zb, bool create_only)
 	zb->create_only = create_only;
 }
 
+int zone_builder_reserve(zone_builder_t *zb, size_t records, size_t bytes)
+{
+	if (grow((void **)&zb->arena, &zb->arena_cap, bytes, 1) != CD_OK ||
+	    grow((void **)&zb->recs, &zb->cap, records, sizeof(size_t)) != CD_OK) {
+		return CD_ENOMEM;
+	}
+	return CD_OK;
+}
+
 size_t zone_builder_count(const zone_builder_t *zb)
 {
 	return zb->count;
@@ -112,24 +142,6 @@ static void report(zone_builder_t *zb, bool is_error, unsigned line, const char 
 	zb->report(zb->report_ctx, is_error, line, msg);
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap) {
-		return CD_OK;
-	}
-	size_t ncap = *cap ? *cap : 4096;
-	while (ncap < need) {
-		ncap *= 2;
-	}
-	void *n = realloc(*buf, ncap * elem);
-	if (n == NULL) {
-		return CD_ENOMEM;
-	}
-	*buf = n;
-	*cap = ncap;
-	return CD_OK;
-}
-
 int zone_builder_add(zone_builder_t *zb, const uint8_t *owner, uint16_t type, uint16_t rclass,
                      uint32_t ttl, const uint8_t *rdata, size_t rdlen, unsigned line)
 {
@@ -143,8 +155,7 @@ int zone_builder_add(zone_builder_t *zb, const uint8_t *owner, uint16_t type, ui
 	}
 	uint8_t full_key[DNAME_KEY_MAX];
 	size_t full_len = dname_to_key(owner, full_key);
-	uint8_t apex_key[DNAME_KEY_MAX];
-	size_t apex_key_len = dname_to_key(zb->apex, apex_key);
+	size_t apex_key_len = zb->apex_keylen;
 	size_t keylen = full_len - apex_key_len;
 
 	size_t size = sizeof(rec_t) + keylen + (size_t)owner_len + rdlen;
@@ -255,6 +266,20 @@ static const char *type_name(uint16_t type, char *buf, size_t len)
 	}
 }
 
+/* A name in presentation form for messages, converted only when one is made. */
+typedef struct {
+	const uint8_t *wire;
+	char text[DNAME_STR_MAX];
+} lazy_name_t;
+
+static const char *lazy_name(lazy_name_t *n)
+{
+	if (n->text[0] == '\0') {
+		dname_to_str(n->wire, n->text, sizeof(n->text));
+	}
+	return n->text;
+}
+
 /*
  * Checks one owner's records [first, end) and, when write is set, encodes its
  * node into w->value.  Returns CD_ENOMEM or 0 (rule violations are counted in
@@ -263,9 +288,10 @@ static const char *type_name(uint16_t type, char *buf, size_t len)
 static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, uint8_t *flags)
 {
 	const rec_t *head = rec_at(zb, first);
-	char owner_str[DNAME_STR_MAX];
 	char tbuf[16];
-	dname_to_str(rec_owner(head), owner_str, sizeof(owner_str));
+	lazy_name_t owner;   /* not zeroed as a whole: this runs once per name */
+	owner.wire = rec_owner(head);
+	owner.text[0] = '\0';
 	bool is_apex = head->keylen == 0;
 
 	/* Where are we relative to the last zone cut? */
@@ -283,7 +309,7 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 		char dn[DNAME_STR_MAX];
 		dname_to_str(w->dname_owner, dn, sizeof(dn));
 		report(zb, true, head->line, "%s: no records may exist below the DNAME at %s "
-		       "(RFC 6672 2.4)", owner_str, dn);
+		       "(RFC 6672 2.4)", lazy_name(&owner), dn);
 	} else {
 		w->dname_key = NULL;
 	}
@@ -315,11 +341,11 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 		}
 		if (r->type == DNS_TYPE_SOA && !is_apex) {
 			report(zb, true, r->line, "%s: SOA record is only allowed at the zone apex",
-			       owner_str);
+			       lazy_name(&owner));
 		}
 		if (w->soa_class_set && r->rclass != w->zone_class) {
 			report(zb, true, r->line, "%s: record class %u differs from the zone's class %u",
-			       owner_str, r->rclass, w->zone_class);
+			       lazy_name(&owner), r->rclass, w->zone_class);
 		}
 	}
 	if (has_ns) {
@@ -331,10 +357,10 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 	if (has_cname && has_other) {
 		report(zb, true, head->line,
 		       "%s: CNAME and other data (%s) at the same name (RFC 1034 3.6.2)",
-		       owner_str, type_name(other_type, tbuf, sizeof(tbuf)));
+		       lazy_name(&owner), type_name(other_type, tbuf, sizeof(tbuf)));
 	}
 	if (cname_count > 1) {
-		report(zb, true, head->line, "%s: more than one CNAME record at one name", owner_str);
+		report(zb, true, head->line, "%s: more than one CNAME record at one name", lazy_name(&owner));
 	}
 	if (dname_count > 1) {
 		const rec_t *second = head;
@@ -344,7 +370,7 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 			}
 		}
 		report(zb, true, second->line, "%s: more than one DNAME record at one name "
-		       "(RFC 6672 2.4)", owner_str);
+		       "(RFC 6672 2.4)", lazy_name(&owner));
 	}
 
 	*flags = 0;
@@ -357,7 +383,7 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 			if (r->type != DNS_TYPE_A && r->type != DNS_TYPE_AAAA) {
 				report(zb, true, r->line,
 				       "%s: %s record below the delegation at %s is not glue; "
-				       "only A and AAAA may live there", owner_str,
+				       "only A and AAAA may live there", lazy_name(&owner),
 				       type_name(r->type, tbuf, sizeof(tbuf)), cut_str);
 				break;
 			}
@@ -372,7 +398,7 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 			if (!type_allowed_at_cut(r->type)) {
 				report(zb, true, r->line,
 				       "%s: %s record at a delegation point is occluded by its NS records",
-				       owner_str, type_name(r->type, tbuf, sizeof(tbuf)));
+				       lazy_name(&owner), type_name(r->type, tbuf, sizeof(tbuf)));
 				break;
 			}
 		}
@@ -408,7 +434,7 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 			if (x->ttl != r->ttl && !ttl_warned) {
 				report(zb, false, x->line,
 				       "%s %s: records of one RRset have different TTLs; "
-				       "serving all with the lowest (RFC 2181 5.2)", owner_str,
+				       "serving all with the lowest (RFC 2181 5.2)", lazy_name(&owner),
 				       type_name(type, tbuf, sizeof(tbuf)));
 				ttl_warned = true;
 			}
@@ -416,16 +442,16 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 		}
 		if (!node_writer_rrset_end(&nw)) {
 			report(zb, true, r->line, "%s %s: RRset is larger than 65535 bytes",
-			       owner_str, type_name(type, tbuf, sizeof(tbuf)));
+			       lazy_name(&owner), type_name(type, tbuf, sizeof(tbuf)));
 		}
 		if (type == DNS_TYPE_SOA && is_apex) {
 			if (j - i > 1 && !rec_same_rr(rec_at(zb, i), rec_at(zb, j - 1))) {
 				report(zb, true, r->line, "%s: the zone has more than one SOA record",
-				       owner_str);
+				       lazy_name(&owner));
 			}
 			uint32_t serial;
 			if (soa_rdata_serial(rec_rdata(r), r->rdlen, &serial) != CD_OK) {
-				report(zb, true, r->line, "%s: malformed SOA rdata", owner_str);
+				report(zb, true, r->line, "%s: malformed SOA rdata", lazy_name(&owner));
 			} else {
 				w->serial = serial;
 				w->have_soa = true;
@@ -437,7 +463,7 @@ static int walk_node(zone_builder_t *zb, walk_t *w, size_t first, size_t end, ui
 	return CD_OK;
 }
 
-/* Walks all nodes in order; writes them when cursor is not NULL. */
+/* Walks all nodes in order, writing each through cursor until a rule is broken. */
 static int walk_zone(zone_builder_t *zb, walk_t *w, MDB_cursor *cursor, uint32_t zone_id,
                      size_t *names)
 {
@@ -455,7 +481,7 @@ static int walk_zone(zone_builder_t *zb, walk_t *w, MDB_cursor *cursor, uint32_t
 		if (ret != CD_OK) {
 			return ret;
 		}
-		if (cursor != NULL) {
+		if (zb->errors == 0) {
 			const rec_t *head = rec_at(zb, i);
 			memcpy(key + 4, rec_key(head), head->keylen);
 			MDB_val k = { .mv_size = 4 + (size_t)head->keylen, .mv_data = key };
@@ -471,7 +497,7 @@ static int walk_zone(zone_builder_t *zb, walk_t *w, MDB_cursor *cursor, uint32_t
 		(*names)++;
 		i = end;
 	}
-	if (cursor != NULL && zb->progress != NULL) {
+	if (zb->errors == 0 && zb->progress != NULL) {
 		zb->progress(zb->progress_ctx, zb->count, zb->count);
 	}
 	return CD_OK;
@@ -488,11 +514,70 @@ static void find_zone_class(zone_builder_t *zb, walk_t *w)
 	}
 }
 
+/*
+ * Sorting a million records by key: each entry carries the first 8 bytes of
+ * its key as a big-endian number, so most comparisons are one integer compare
+ * on data already in cache instead of a walk into the arena.  Zero padding
+ * keeps the order of the full keys, because a key never holds two 0x00 bytes
+ * in a row (0x00 only ends a label; label bytes 0x00 are escaped).
+ */
+typedef struct {
+	uint64_t prefix;
+	size_t off;
+} sort_entry_t;
+
+static int cmp_sort_entry(const void *pa, const void *pb, void *arena)
+{
+	const sort_entry_t *a = pa, *b = pb;
+	if (a->prefix != b->prefix) {
+		return a->prefix < b->prefix ? -1 : 1;
+	}
+	return cmp_rec(&a->off, &b->off, arena);
+}
+
+static bool is_sorted(const zone_builder_t *zb)
+{
+	for (size_t i = 1; i < zb->count; i++) {
+		if (cmp_rec(&zb->recs[i - 1], &zb->recs[i], zb->arena) > 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Puts the records into canonical order.  Returns 0 or CD_ENOMEM. */
+static int sort_records(zone_builder_t *zb)
+{
+	if (is_sorted(zb)) {
+		return CD_OK;   /* e.g. a file written by zone export */
+	}
+	sort_entry_t *v = malloc(zb->count * sizeof(*v));
+	if (v == NULL) {
+		return CD_ENOMEM;
+	}
+	for (size_t i = 0; i < zb->count; i++) {
+		const rec_t *r = rec_at(zb, i);
+		const uint8_t *key = rec_key(r);
+		uint64_t prefix = 0;
+		for (size_t j = 0; j < 8; j++) {
+			prefix = prefix << 8 | (j < r->keylen ? key[j] : 0);
+		}
+		v[i] = (sort_entry_t){ .prefix = prefix, .off = zb->recs[i] };
+	}
+	qsort_r(v, zb->count, sizeof(*v), cmp_sort_entry, zb->arena);
+	for (size_t i = 0; i < zb->count; i++) {
+		zb->recs[i] = v[i].off;
+	}
+	free(v);
+	return CD_OK;
+}
+
 int zone_builder_commit(zone_builder_t *zb, db_t *db, zone_builder_stats_t *stats)
 {
 	memset(stats, 0, sizeof(*stats));
-	if (zb->count > 1) {
-		qsort_r(zb->recs, zb->count, sizeof(size_t), cmp_rec, zb->arena);
+	int ret = sort_records(zb);
+	if (ret != CD_OK) {
+		return ret;
 	}
 	for (size_t i = 1; i < zb->count; i++) {
 		if (rec_same_rr(rec_at(zb, i), rec_at(zb, i - 1))) {
@@ -501,21 +586,11 @@ int zone_builder_commit(zone_builder_t *zb, db_t *db, zone_builder_stats_t *stat
 	}
 	stats->records = zb->count - stats->duplicates;
 
+	/* One pass checks the rules and writes each node; the first violation
+	 * stops the writing, the walk goes on to report every other one, and the
+	 * transaction is then aborted. */
 	walk_t w = { 0 };
-	find_zone_class(zb, &w);
 	size_t names = 0;
-	int ret = walk_zone(zb, &w, NULL, 0, &names);
-	if (ret != CD_OK) {
-		goto out;
-	}
-	if (!w.have_soa) {
-		report(zb, true, 0, "the zone has no SOA record at its apex");
-	}
-	if (zb->errors > 0) {
-		ret = CD_ESEMANTIC;
-		goto out;
-	}
-
 	MDB_txn *txn = NULL;
 	ret = db_write_begin(db, &txn);
 	if (ret != CD_OK) {
@@ -547,11 +622,17 @@ int zone_builder_commit(zone_builder_t *zb, db_t *db, zone_builder_stats_t *stat
 		ret = db_error(rc, "opening write cursor");
 		goto abort;
 	}
-	w = (walk_t){ .value = w.value, .value_cap = w.value_cap };
 	find_zone_class(zb, &w);
 	ret = walk_zone(zb, &w, cursor, id, &names);
 	mdb_cursor_close(cursor);
 	if (ret != CD_OK) {
+		goto abort;
+	}
+	if (!w.have_soa) {
+		report(zb, true, 0, "the zone has no SOA record at its apex");
+	}
+	if (zb->errors > 0) {
+		ret = CD_ESEMANTIC;
 		goto abort;
 	}
 	ret = zone_store_put_record(db, txn, zb->apex, id, w.serial, acl, acl_count);

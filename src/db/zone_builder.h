@@ -48,6 +48,13 @@ void zone_builder_set_progress(zone_builder_t *zb, zone_builder_progress_cb cb, 
 int zone_builder_add(zone_builder_t *zb, const uint8_t *owner, uint16_t type, uint16_t rclass,
                      uint32_t ttl, const uint8_t *rdata, size_t rdlen, unsigned line);
 
+/*
+ * Reserves room for about records RRs taking bytes in all (a hint, e.g. from
+ * a zone file's size), so that a large import does not grow its buffers step
+ * by step.  Returns 0 or CD_ENOMEM.
+ */
+int zone_builder_reserve(zone_builder_t *zb, size_t records, size_t bytes);
+
 /* Makes commit fail with CD_EEXISTS when the zone exists already (zone create). */
 void zone_builder_set_create_only(zone_builder_t *zb, bool create_only);
 
