@@ -169,7 +169,25 @@ int cmd_record_replace(const ctl_t *ctl, int argc, char **argv)
 	return record_simple(ctl, argc, argv, ZONE_EDIT_REPLACE);
 }
 
-/* Lines "add RR", "delete RR|NAME TYPE|NAME", "replace RR"; '#' or ';' start comments. */
+/* Starts a new transaction's worth of changes after a "commit" line. */
+static int session_restart(edit_session_t *s)
+{
+	zone_edit_free(s->edit);
+	s->edit = zone_edit_new(s->apex);
+	if (s->edit == NULL) {
+		return cli_fail("out of memory");
+	}
+	zone_edit_set_report(s->edit, cli_report_cb, &s->report);
+	s->report.errors = 0;
+	return EXIT_SUCCESS;
+}
+
+/*
+ * Lines "add RR", "delete RR|NAME TYPE|NAME", "replace RR"; '#' or ';' start
+ * comments.  The changes up to a line "commit" (or the end of the input) are
+ * one transaction: a provisioning system can keep one certdnsctl running and
+ * stream its changes, each committed as soon as its "commit" line arrives.
+ */
 int cmd_record_batch(const ctl_t *ctl, int argc, char **argv)
 {
 	if (argc < 2 || argc > 3) {
@@ -185,6 +203,8 @@ int cmd_record_batch(const ctl_t *ctl, int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
+	bool failed = false;   /* a committed group failed; later groups still run */
+	unsigned groups = 0;   /* groups ended by "commit" */
 	while (rc == EXIT_SUCCESS && getline(&line, &cap, fp) >= 0) {
 		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';
@@ -195,6 +215,15 @@ int cmd_record_batch(const ctl_t *ctl, int argc, char **argv)
 		size_t wlen = strcspn(p, " \t");
 		char *rest = p + wlen + strspn(p + wlen, " \t");
 		zone_edit_op_t op;
+		if (wlen == 6 && strncmp(p, "commit", 6) == 0 && *rest == '\0') {
+			if (zone_edit_count(s.edit) > 0 || s.report.errors > 0) {
+				failed |= session_commit(&s) != EXIT_SUCCESS;
+				groups++;
+				fflush(stdout);
+				rc = session_restart(&s);
+			}
+			continue;
+		}
 		if (wlen == 3 && strncmp(p, "add", 3) == 0) {
 			op = ZONE_EDIT_ADD;
 		} else if (wlen == 6 && strncmp(p, "delete", 6) == 0) {
@@ -216,14 +245,14 @@ int cmd_record_batch(const ctl_t *ctl, int argc, char **argv)
 		fclose(fp);
 	}
 	if (rc == EXIT_SUCCESS) {
-		if (zone_edit_count(s.edit) == 0 && s.report.errors == 0) {
-			rc = cli_fail("%s: no changes", path);
-		} else {
+		if (zone_edit_count(s.edit) > 0 || s.report.errors > 0) {
 			rc = session_commit(&s);
+		} else if (groups == 0) {
+			rc = cli_fail("%s: no changes", path);
 		}
 	}
 	session_close(&s);
-	return rc;
+	return failed && rc == EXIT_SUCCESS ? EXIT_FAILURE : rc;
 }
 
 typedef struct {

@@ -15,6 +15,9 @@
 #include "dns/wire.h"
 #include "zonefile/entry.h"
 
+/* ldns reads an unknown type mnemonic ("www line") as type 0, which is reserved. */
+#define UNKNOWN_TYPE "unknown or missing record type (a type such as A, TXT or TYPE65280)"
+
 typedef struct {
 	const char *path;
 	unsigned errors;
@@ -238,6 +241,10 @@ int zonefile_import(db_t *db, const char *path, const zonefile_import_opts_t *op
 			if (s != LDNS_STATUS_OK) {
 				problem = ldns_get_errorstr_by_id(s);
 				rr = NULL;
+			} else if (ldns_rr_get_type(rr) == 0) {
+				problem = UNKNOWN_TYPE;
+				ldns_rr_free(rr);
+				rr = NULL;
 			}
 		}
 		if (problem != NULL) {
@@ -335,8 +342,20 @@ int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
 	if (s != LDNS_STATUS_OK) {
 		return CD_EMALF;
 	}
-	ldns_rr_print(out, rr);
+	/* The owner in our own escaping: ldns prints '@' and '$' bare and reads an
+	 * owner starting with '@' back as the origin, so the line would not import
+	 * back to the same name.  ldns escapes tabs in names: the first is the field's end. */
+	char owner_text[DNAME_STR_MAX];
+	char *line = ldns_rr2str(rr);
+	const char *fields = line != NULL ? strchr(line, '\t') : NULL;
 	ldns_rr_free(rr);
+	if (fields == NULL) {
+		free(line);
+		return CD_ENOMEM;
+	}
+	dname_to_str(owner, owner_text, sizeof(owner_text));
+	fprintf(out, "%s%s", owner_text, fields);
+	free(line);
 	return ferror(out) ? CD_EIO : CD_OK;
 }
 
@@ -424,6 +443,10 @@ int zonefile_parse_rr(const char *text, const uint8_t *origin, uint32_t default_
 	ldns_rr *rr = NULL;
 	ldns_buffer *buf = NULL;
 	ldns_status s = ldns_rr_new_frm_str(&rr, text, default_ttl, orig, NULL);
+	if (s == LDNS_STATUS_OK && ldns_rr_get_type(rr) == 0) {
+		snprintf(err, errlen, UNKNOWN_TYPE);
+		goto out;
+	}
 	if (s == LDNS_STATUS_OK) {
 		buf = ldns_buffer_new(65535);
 		if (buf == NULL || ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
@@ -443,7 +466,13 @@ int zonefile_parse_rr(const char *text, const uint8_t *origin, uint32_t default_
 	}
 	if (allow_partial) {
 		ldns_rr *q = NULL;
-		if (ldns_rr_new_question_frm_str(&q, text, orig, NULL) == LDNS_STATUS_OK) {
+		ldns_status qs = ldns_rr_new_question_frm_str(&q, text, orig, NULL);
+		if (qs == LDNS_STATUS_OK && ldns_rr_get_type(q) == 0) {
+			ldns_rr_free(q);
+			snprintf(err, errlen, UNKNOWN_TYPE);
+			goto out;
+		}
+		if (qs == LDNS_STATUS_OK) {
 			ret = rdf_to_name(ldns_rr_owner(q), out->owner, &out->owner_len);
 			out->type = (uint16_t)ldns_rr_get_type(q);
 			out->rclass = (uint16_t)ldns_rr_get_class(q);

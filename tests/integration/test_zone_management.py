@@ -549,6 +549,63 @@ def test_record_batch_line_numbers_count_comments_and_blank_lines(live, tmp_path
     assert serial(live) == 2 and nx(live, "ok1.zm.test.")
 
 
+def test_record_batch_commit_lines_stream_one_transaction_each(live):
+    """A long-running certdnsctl: each group is live when its "commit" is read."""
+    argv = [dnstest.BIN["certdnsctl"], "--db", str(live.db_dir), "record", "batch", ZONE, "-"]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        for i, serial_now in ((1, 3), (2, 4), (3, 5)):
+            p.stdin.write(f"replace stream A 192.0.2.{i}\nadd stream{i} TXT \"g{i}\"\ncommit\n")
+            p.stdin.flush()
+            line = p.stdout.readline()          # printed once the group is committed
+            assert f"serial {serial_now - 1} -> {serial_now}" in line, line
+            # Served before the next group is even written.
+            assert answers(live, "stream.zm.test.")[1] == [f"192.0.2.{i}"]
+            assert serial(live) == serial_now
+        p.stdin.write("commit\n")             # an empty group changes nothing
+        p.stdin.write("add tail A 192.0.2.9\n")  # the end of input commits the rest
+        p.stdin.close()
+        rest = p.stdout.read()
+        assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert "serial 5 -> 6" in rest, rest
+    assert answers(live, "tail.zm.test.")[1] == ["192.0.2.9"]
+    assert answers(live, "stream2.zm.test.", "TXT")[1] == ['"g2"']
+
+
+def test_record_batch_failed_group_changes_nothing_and_later_groups_go_on(live):
+    text = ("add good1 A 192.0.2.1\ncommit\n"
+            "add bad1 A 192.0.2.2\nadd bad A 1.2.3\ncommit\n"
+            "add good2 A 192.0.2.3\ncommit\n")
+    r = ctl(live.db_dir, "record", "batch", ZONE, "-", stdin=text)
+    assert r.rc == 1, r                       # a group failed: the exit status says so
+    assert "stdin:4:" in r.stderr, r
+    assert answers(live, "good1.zm.test.")[1] == ["192.0.2.1"]
+    assert answers(live, "good2.zm.test.")[1] == ["192.0.2.3"]
+    assert nx(live, "bad1.zm.test.")          # its group was all or nothing
+    assert serial(live) == 4
+
+
+@pytest.mark.parametrize("rr", ["www line", "www 300 IN frob"])
+def test_record_with_unknown_type_is_refused(live, rr):
+    r = ctl(live.db_dir, "record", "add", ZONE, rr)
+    assert r.rc == 1 and "unknown or missing record type" in r.stderr, r
+    assert serial(live) == 2
+
+
+def test_zone_import_with_unknown_type_is_refused_with_its_line(lab, tmp_path):
+    db = lab.db()
+    path = tmp_path / "typo.zone"
+    path.write_text("$ORIGIN typo.test.\n$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n"
+                    "ns A 192.0.2.1\nwww line\n")
+    r = ctl(db, "zone", "import", path)
+    assert r.rc == 1, r
+    assert f"{path}:6: error: unknown or missing record type" in r.stderr, r
+
+
 # --------------------------------------------------------------------------
 # What every change is checked against
 # --------------------------------------------------------------------------
