@@ -16,9 +16,15 @@ int db_reader_init(db_reader_t *reader, db_t *db)
 		return ret;
 	}
 	int rc = mdb_cursor_open(reader->txn, db->names, &reader->names);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_cursor_open(reader->txn, db->zones, &reader->zones);
+	}
 	if (rc != MDB_SUCCESS) {
+		if (reader->names != NULL) {
+			mdb_cursor_close(reader->names);
+		}
 		mdb_txn_abort(reader->txn);
-		reader->txn = NULL;
+		memset(reader, 0, sizeof(*reader));
 		return db_error(rc, "opening read cursor");
 	}
 	mdb_txn_reset(reader->txn);
@@ -29,6 +35,9 @@ void db_reader_destroy(db_reader_t *reader)
 {
 	if (reader->names != NULL) {
 		mdb_cursor_close(reader->names);
+	}
+	if (reader->zones != NULL) {
+		mdb_cursor_close(reader->zones);
 	}
 	if (reader->txn != NULL) {
 		mdb_txn_abort(reader->txn);
@@ -45,9 +54,13 @@ int db_reader_renew(db_reader_t *reader)
 	if (rc == MDB_SUCCESS) {
 		rc = mdb_cursor_renew(reader->txn, reader->names);
 	}
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_cursor_renew(reader->txn, reader->zones);
+	}
 	if (rc != MDB_SUCCESS) {
 		return db_error(rc, "renewing read transaction");
 	}
+	reader->apex_zone_id = 0;   /* the cached apex belonged to the old snapshot */
 	reader->active = 1;
 	return CD_OK;
 }
@@ -60,9 +73,42 @@ void db_reader_reset(db_reader_t *reader)
 	}
 }
 
+/*
+ * The deepest zone is usually found with one positioned lookup: the greatest
+ * zone key <= the name's key.  If that key is a prefix of the name's key it is
+ * an ancestor (a 0x00 byte only ever ends a label), and the deepest one: a
+ * deeper ancestor would sort between it and the name.  Returns 1 when found,
+ * 0 when the caller must search ancestor by ancestor.
+ */
+static int find_zone_by_position(db_reader_t *reader, const uint8_t *zkey, size_t keylen,
+                                 zone_record_t *zone, size_t *apex_keylen)
+{
+	MDB_val key = { .mv_size = keylen + 1, .mv_data = (void *)zkey };
+	MDB_val val;
+	int rc = mdb_cursor_get(reader->zones, &key, &val, MDB_SET_RANGE);
+	if (rc == MDB_SUCCESS && key.mv_size == keylen + 1 &&
+	    memcmp(key.mv_data, zkey, keylen + 1) == 0) {
+		/* the name is an apex */
+	} else {
+		rc = mdb_cursor_get(reader->zones, &key, &val, rc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+		if (rc != MDB_SUCCESS || key.mv_size > keylen + 1 ||
+		    memcmp(key.mv_data, zkey, key.mv_size) != 0) {
+			return 0;
+		}
+	}
+	if (zone_record_decode(val.mv_data, val.mv_size, zone) != CD_OK) {
+		return 0;
+	}
+	*apex_keylen = key.mv_size - 1;
+	return 1;
+}
+
 int db_find_zone(db_reader_t *reader, uint8_t *zkey, size_t keylen,
                  zone_record_t *zone, size_t *apex_keylen)
 {
+	if (find_zone_by_position(reader, zkey, keylen, zone, apex_keylen)) {
+		return CD_OK;
+	}
 	/* Try the name itself, then each ancestor: the key prefixes that end at a
 	 * label terminator, longest first, so the deepest zone wins. */
 	size_t len = keylen;
@@ -107,4 +153,19 @@ node_lookup_t db_get_node(db_reader_t *reader, uint32_t zone_id, uint8_t *rel_ke
 		return NODE_LOOKUP_ENT;
 	}
 	return NODE_LOOKUP_NONE;
+}
+
+node_lookup_t db_get_apex(db_reader_t *reader, uint32_t zone_id, node_t *node)
+{
+	if (reader->apex_zone_id == zone_id && zone_id != 0) {
+		*node = reader->apex_node;
+		return NODE_LOOKUP_FOUND;
+	}
+	uint8_t key[4];
+	node_lookup_t found = db_get_node(reader, zone_id, key + 4, 0, node);
+	if (found == NODE_LOOKUP_FOUND) {
+		reader->apex_zone_id = zone_id;
+		reader->apex_node = *node;
+	}
+	return found;
 }

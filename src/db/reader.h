@@ -15,9 +15,14 @@
 typedef struct {
 	MDB_txn *txn;
 	MDB_cursor *names;
+	MDB_cursor *zones;
 	MDB_dbi zones_dbi;
 	MDB_dbi names_dbi;
 	int active;
+	/* The last zone apex looked up, valid until the snapshot ends: negative
+	 * answers need its SOA each time. 0: none. */
+	uint32_t apex_zone_id;
+	node_t apex_node;
 } db_reader_t;
 
 typedef enum {
@@ -58,3 +63,6 @@ int db_find_zone(db_reader_t *reader, uint8_t *zkey, size_t keylen,
  */
 node_lookup_t db_get_node(db_reader_t *reader, uint32_t zone_id, uint8_t *rel_key,
                           size_t rel_len, node_t *node);
+
+/* db_get_node for the apex of zone_id, answered from memory after the first call of a snapshot. */
+node_lookup_t db_get_apex(db_reader_t *reader, uint32_t zone_id, node_t *node);

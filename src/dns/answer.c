@@ -80,6 +80,9 @@ static size_t parent_len(const uint8_t *rel, size_t len)
 
 static node_lookup_t get_node(answer_t *a, const located_t *loc, size_t rel_len, node_t *node)
 {
+	if (rel_len == 0) {
+		return db_get_apex(a->reader, loc->zone.id, node);
+	}
 	return db_get_node(a->reader, loc->zone.id, loc->rel, rel_len, node);
 }
 

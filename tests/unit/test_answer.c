@@ -1000,6 +1000,23 @@ static void test_hosted_child_zone_answers_below_cut(void **state)
 	reply_free();
 }
 
+static void test_parent_zone_names_on_both_sides_of_a_hosted_child(void **state)
+{
+	fx_t *fx = *state;
+	/* The zone is found by position: the greatest zone key below the name's.
+	 * For "aaa" that is the parent's own key; for "zzz" it is the child's, not
+	 * an ancestor, and the search must go on to the parent. */
+	static const char *const names[] = { "aaa.example.", "zzz.example.", "childa.example.",
+	                                     "chil.example." };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ldns_pkt *p = ask(fx, names[i], DNS_TYPE_A);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+		assert_true(ldns_pkt_aa(p));
+		assert_negative_soa(p, "example.", 300);
+		reply_free();
+	}
+}
+
 static void test_ds_for_hosted_child_answered_by_parent(void **state)
 {
 	fx_t *fx = *state;
@@ -1756,6 +1773,7 @@ int main(void)
 		cmocka_unit_test(test_referral_required_glue_truncates),
 		cmocka_unit_test(test_referral_glue_complete_with_edns),
 		cmocka_unit_test(test_hosted_child_zone_answers_below_cut),
+		cmocka_unit_test(test_parent_zone_names_on_both_sides_of_a_hosted_child),
 		cmocka_unit_test(test_ds_for_hosted_child_answered_by_parent),
 		cmocka_unit_test(test_cname_to_nxdomain_in_other_zone),
 		cmocka_unit_test(test_cname_chain_length_limited),
