@@ -20,9 +20,21 @@
 #include "common/log.h"
 #include "db/db.h"
 #include "dns/answer.h"
+#include "server/privdrop.h"
+#include "server/conn_limit.h"
 #include "server/server.h"
 
 #define EXIT_USAGE 2
+
+/* Options without a short form. */
+enum {
+	OPT_RRL_RATE = 256,
+	OPT_RRL_SLIP,
+	OPT_RRL_IPV4_PREFIX,
+	OPT_RRL_IPV6_PREFIX,
+	OPT_TCP_MAX_PER_SOURCE,
+	OPT_COOKIE_SECRET_FILE,
+};
 #define DEFAULT_DB_DIR "/var/lib/certdns"
 #define DEFAULT_LISTEN "127.0.0.1:5353"
 
@@ -42,8 +54,22 @@ static void usage(FILE *out)
 	        "  --acme-resolver ADDR[:PORT]  recursive resolver for the ACME engine's CNAME and NS\n"
 	        "                           look-ups (default: /etc/resolv.conf)\n"
 	        "  --no-acme                do not run the ACME engine\n"
+	        "  --rrl-rate N             UDP answers per second to one network for one name and kind\n"
+	        "                           of answer, beyond which they are dropped or slipped\n"
+	        "                           (0: no rate limiting; default %d; see doc/hosting.md)\n"
+	        "  --rrl-slip N             send every Nth limited answer truncated, so real clients\n"
+	        "                           retry over TCP (0: drop all, 1: truncate all; default %d)\n"
+	        "  --rrl-ipv4-prefix N      IPv4 network size the rate applies to (default /%d)\n"
+	        "  --rrl-ipv6-prefix N      IPv6 network size the rate applies to (default /%d)\n"
+	        "  --tcp-max-per-source N   TCP connections one address (IPv6: one /64) may hold\n"
+	        "                           (0: no cap; default %d)\n"
+	        "  --cookie-secret-file FILE  DNS cookie secrets, 32 hex digits a line, shared by a set\n"
+	        "                           of servers (default: a random secret at each start)\n"
+	        "  --user USER[:GROUP]      started as root: bind the sockets, then run as USER for good\n"
+	        "                           (the database directory must belong to USER; see doc/hosting.md)\n"
 	        "  -h, --help, -V, --version\n",
-	        ANSWER_DEFAULT_UDP_PAYLOAD);
+	        ANSWER_DEFAULT_UDP_PAYLOAD, RRL_DEFAULT_RATE, RRL_DEFAULT_SLIP, RRL_DEFAULT_IPV4_PREFIX,
+	        RRL_DEFAULT_IPV6_PREFIX, CONN_LIMIT_DEFAULT_PER_SOURCE);
 }
 
 /* Parses a decimal number in [min, max]; with suffixes, K, M and G scale it first. */
@@ -82,6 +108,47 @@ static int bad_option(const char *opt, const char *value)
 	return EXIT_USAGE;
 }
 
+/* The DNS cookie secrets: from --cookie-secret-file, else one random secret. */
+static int load_cookie_secrets(const char *path, cookie_secrets_t *secrets)
+{
+	if (path == NULL) {
+		if (cookie_secrets_generate(secrets) != CD_OK) {
+			log_error("cannot make a DNS cookie secret: getrandom: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	char err[512];
+	if (cookie_secrets_load(secrets, path, err, sizeof(err)) != CD_OK) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --user: only root can switch users; the user must exist and not be root. */
+static int resolve_user(const char *spec, privdrop_t *priv)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "certdnsd: --user needs root to switch users, but certdnsd runs as uid %u:"
+		        " start it as root, or without --user as the service user itself\n",
+		        (unsigned)geteuid());
+		return -1;
+	}
+	char err[512];
+	if (privdrop_resolve(spec, priv, err, sizeof(err)) != CD_OK) {
+		fprintf(stderr, "certdnsd: --user: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Called by the server once the listen sockets are bound. */
+static int drop_privileges(void *ctx)
+{
+	return privdrop_drop(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -94,6 +161,13 @@ int main(int argc, char **argv)
 		{ "map-size", required_argument, NULL, 'm' },
 		{ "acme-resolver", required_argument, NULL, 'r' },
 		{ "no-acme", no_argument, NULL, 'n' },
+		{ "rrl-rate", required_argument, NULL, OPT_RRL_RATE },
+		{ "rrl-slip", required_argument, NULL, OPT_RRL_SLIP },
+		{ "rrl-ipv4-prefix", required_argument, NULL, OPT_RRL_IPV4_PREFIX },
+		{ "rrl-ipv6-prefix", required_argument, NULL, OPT_RRL_IPV6_PREFIX },
+		{ "tcp-max-per-source", required_argument, NULL, OPT_TCP_MAX_PER_SOURCE },
+		{ "cookie-secret-file", required_argument, NULL, OPT_COOKIE_SECRET_FILE },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -102,6 +176,9 @@ int main(int argc, char **argv)
 		.udp_payload = ANSWER_DEFAULT_UDP_PAYLOAD,
 		.tcp_idle_timeout_ms = 10000,
 		.tcp_max_clients = 250,
+		.tcp_max_per_source = CONN_LIMIT_DEFAULT_PER_SOURCE,
+		.rrl = { .rate = RRL_DEFAULT_RATE, .slip = RRL_DEFAULT_SLIP,
+		         .ipv4_prefix = RRL_DEFAULT_IPV4_PREFIX, .ipv6_prefix = RRL_DEFAULT_IPV6_PREFIX },
 		.acme = true,
 	};
 	const char *db_dir = getenv("CERTDNS_DB");
@@ -111,6 +188,8 @@ int main(int argc, char **argv)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.workers = cpus > 0 ? (unsigned)cpus : 1;
 	size_t map_size = 0;
+	const char *user_spec = NULL;
+	const char *cookie_secret_file = NULL;
 	unsigned long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "d:l:w:hV", longopts, NULL)) != -1) {
@@ -164,6 +243,42 @@ int main(int argc, char **argv)
 		case 'n':
 			cfg.acme = false;
 			break;
+		case OPT_RRL_RATE:
+			if (parse_uint(optarg, 0, RRL_RATE_MAX, false, &v) != 0) {
+				return bad_option("--rrl-rate (0-1000000 answers per second, 0: off)", optarg);
+			}
+			cfg.rrl.rate = (unsigned)v;
+			break;
+		case OPT_RRL_SLIP:
+			if (parse_uint(optarg, 0, RRL_SLIP_MAX, false, &v) != 0) {
+				return bad_option("--rrl-slip (0-100)", optarg);
+			}
+			cfg.rrl.slip = (unsigned)v;
+			break;
+		case OPT_RRL_IPV4_PREFIX:
+			if (parse_uint(optarg, 1, 32, false, &v) != 0) {
+				return bad_option("--rrl-ipv4-prefix (1-32)", optarg);
+			}
+			cfg.rrl.ipv4_prefix = (unsigned)v;
+			break;
+		case OPT_RRL_IPV6_PREFIX:
+			if (parse_uint(optarg, 1, 128, false, &v) != 0) {
+				return bad_option("--rrl-ipv6-prefix (1-128)", optarg);
+			}
+			cfg.rrl.ipv6_prefix = (unsigned)v;
+			break;
+		case OPT_TCP_MAX_PER_SOURCE:
+			if (parse_uint(optarg, 0, 100000, false, &v) != 0) {
+				return bad_option("--tcp-max-per-source (0-100000, 0: no cap)", optarg);
+			}
+			cfg.tcp_max_per_source = (unsigned)v;
+			break;
+		case OPT_COOKIE_SECRET_FILE:
+			cookie_secret_file = optarg;
+			break;
+		case 'U':
+			user_spec = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -184,6 +299,13 @@ int main(int argc, char **argv)
 		server_parse_listen(DEFAULT_LISTEN, &cfg.listen[0]);
 		cfg.listen_count = 1;
 	}
+	if (load_cookie_secrets(cookie_secret_file, &cfg.cookies) != 0) {
+		return EXIT_FAILURE;
+	}
+	privdrop_t priv;
+	if (user_spec != NULL && resolve_user(user_spec, &priv) != 0) {
+		return EXIT_USAGE;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Zones pulled from a primary are parsed by ldns: see certdnsctl.c on brk churn. */
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
@@ -197,7 +319,18 @@ int main(int argc, char **argv)
 	db_options_t opts = { .map_size = map_size, .max_readers = cfg.workers * 4 + 126 };
 	umask(0077);   /* the database, its lock file and the control socket are ours alone */
 	cfg.db_dir = db_dir;
-	int ret = db_open(&cfg.db, db_dir, &opts);
+	int ret = privdrop_prepare_db_dir(user_spec != NULL ? &priv : NULL, db_dir);
+	if (ret != CD_OK) {
+		return EXIT_FAILURE;
+	}
+	if (user_spec != NULL) {
+		cfg.sockets_bound = drop_privileges;
+		cfg.sockets_bound_ctx = &priv;
+	} else if (geteuid() == 0) {
+		log_warning("running as root: every packet is handled with full privileges; "
+		            "start certdnsd with --user (see doc/hosting.md)");
+	}
+	ret = db_open(&cfg.db, db_dir, &opts);
 	if (ret != CD_OK) {
 		log_error("cannot open database %s: %s", db_dir, cd_strerror(ret));
 		return EXIT_FAILURE;

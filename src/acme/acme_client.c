@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acme/acme_parse.h"
 #include "acme/jws.h"
 #include "certs/keys.h"
 #include "common/error.h"
@@ -38,6 +39,7 @@ struct acme_client {
 	char *kid;
 	char curl_error[CURL_ERROR_SIZE];
 	char error[1024];
+	const atomic_bool *cancel;    /* acme_client_set_cancel, or NULL */
 };
 
 /* What one HTTP exchange returned, before it is judged. */
@@ -223,59 +225,13 @@ static void take_header(reply_t *r, char **field, const char *v, size_t n)
 	*field = s;
 }
 
-/*
- * Link: <url>;rel="alternate", <url2>;rel="up" (RFC 8288).  Collects the
- * alternate links; URLs hold no '>' and parameters no ','.
- */
-static void parse_link(reply_t *r, const char *v, size_t n)
-{
-	const char *end = v + n;
-	const char *p = v;
-	while (p < end) {
-		const char *lt = memchr(p, '<', (size_t)(end - p));
-		if (lt == NULL) {
-			return;
-		}
-		const char *gt = memchr(lt, '>', (size_t)(end - lt));
-		if (gt == NULL) {
-			return;
-		}
-		const char *next = memchr(gt, ',', (size_t)(end - gt));
-		const char *params_end = next != NULL ? next : end;
-		bool alternate = false;
-		for (const char *q = gt; q + 3 <= params_end; q++) {
-			if (strncasecmp(q, "rel=", 4) == 0 && q + 4 <= params_end) {
-				const char *val = q + 4;
-				size_t vlen = (size_t)(params_end - val);
-				if (vlen >= 11 && strncasecmp(val, "\"alternate\"", 11) == 0) {
-					alternate = true;
-				} else if (vlen >= 9 && strncasecmp(val, "alternate", 9) == 0 &&
-				           (vlen == 9 || val[9] == ';' || val[9] == ' ')) {
-					alternate = true;
-				}
-				break;
-			}
-		}
-		if (alternate) {
-			if (r->alternates == NULL && (r->alternates = json_array()) == NULL) {
-				r->oom = true;
-				return;
-			}
-			json_t *url = json_stringn(lt + 1, (size_t)(gt - lt - 1));
-			if (url == NULL || json_array_append_new(r->alternates, url) != 0) {
-				r->oom = true;
-				return;
-			}
-		}
-		p = next != NULL ? next + 1 : end;
-	}
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
 	reply_t *r = ud;
 	size_t n = size * nmemb;
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+	acme_header_t h;
+	acme_header_kind_t kind = acme_parse_header_line(data, n, &h);
+	if (kind == ACME_HEADER_STATUS) {
 		/* A new status line (after a 1xx): forget the headers seen so far. */
 		free(r->location);
 		free(r->nonce);
@@ -285,32 +241,32 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 		r->alternates = NULL;
 		return n;
 	}
-	const char *colon = memchr(data, ':', n);
-	if (colon == NULL) {
+	if (kind != ACME_HEADER_FIELD) {
 		return n;
 	}
-	size_t name_len = (size_t)(colon - data);
-	const char *v = colon + 1;
-	const char *end = data + n;
-	while (v < end && (*v == ' ' || *v == '\t')) {
-		v++;
+	if (acme_header_is(&h, "Replay-Nonce")) {
+		take_header(r, &r->nonce, h.value, h.value_len);
+	} else if (acme_header_is(&h, "Location")) {
+		take_header(r, &r->location, h.value, h.value_len);
+	} else if (acme_header_is(&h, "Retry-After")) {
+		take_header(r, &r->retry_after, h.value, h.value_len);
+	} else if (acme_header_is(&h, "Link") &&
+	           acme_parse_link_alternates(h.value, h.value_len, &r->alternates) != CD_OK) {
+		r->oom = true;
 	}
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
-		end--;
-	}
-	size_t vlen = (size_t)(end - v);
-#define HEADER_IS(name) (name_len == sizeof(name) - 1 && strncasecmp(data, name, name_len) == 0)
-	if (HEADER_IS("Replay-Nonce")) {
-		take_header(r, &r->nonce, v, vlen);
-	} else if (HEADER_IS("Location")) {
-		take_header(r, &r->location, v, vlen);
-	} else if (HEADER_IS("Retry-After")) {
-		take_header(r, &r->retry_after, v, vlen);
-	} else if (HEADER_IS("Link")) {
-		parse_link(r, v, vlen);
-	}
-#undef HEADER_IS
 	return n;
+}
+
+/* libcurl calls this about once a second, waiting or not: a non-zero return aborts. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	const acme_client_t *c = ud;
+	return atomic_load(c->cancel) ? 1 : 0;
 }
 
 #define SETOPT(opt, val)                                                  \
@@ -365,6 +321,11 @@ static int http_request(acme_client_t *c, http_method_t method, const char *url,
 	SETOPT(CURLOPT_WRITEDATA, r);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(CURLOPT_HEADERDATA, r);
+	if (c->cancel != NULL) {
+		SETOPT(CURLOPT_NOPROGRESS, 0L);
+		SETOPT(CURLOPT_XFERINFOFUNCTION, on_progress);
+		SETOPT(CURLOPT_XFERINFODATA, c);
+	}
 	if (headers != NULL) {
 		SETOPT(CURLOPT_HTTPHEADER, headers);
 	}
@@ -423,25 +384,6 @@ oom:
 
 #undef SETOPT
 
-/* Appends the subproblems (RFC 8555 section 6.7.1) to the error line. */
-static void describe_subproblems(acme_client_t *c, const json_t *problem)
-{
-	const json_t *subs = json_object_get(problem, "subproblems");
-	size_t i;
-	const json_t *sub;
-	json_array_foreach(subs, i, sub) {
-		const char *ident = json_string_value(
-			json_object_get(json_object_get(sub, "identifier"), "value"));
-		const char *detail = json_string_value(json_object_get(sub, "detail"));
-		size_t used = strlen(c->error);
-		if (used + 1 >= sizeof(c->error)) {
-			return;
-		}
-		snprintf(c->error + used, sizeof(c->error) - used, "; %s: %s",
-		         ident != NULL ? ident : "?", detail != NULL ? detail : "");
-	}
-}
-
 /*
  * Judges a reply: keeps its nonce, copies the headers into res, parses the
  * body as kind asks on success or as a problem document on failure.
@@ -467,22 +409,14 @@ static int judge(acme_client_t *c, http_method_t method, const char *url, reply_
 	json_t *json = NULL;
 	/* Errors carry a problem document whatever was asked for (a badNonce on a PEM download too). */
 	if (r->len > 0 && (kind != BODY_PEM || !ok)) {
-		json = json_loadb(r->body, r->len, 0, NULL);
-		if (json != NULL && !json_is_object(json)) {
-			json_decref(json);
-			json = NULL;
-		}
+		json = acme_parse_json_object(r->body, r->len);
 	}
 
 	if (!ok) {
 		res->problem = json;
-		const char *type = json_string_value(json_object_get(json, "type"));
-		const char *detail = json_string_value(json_object_get(json, "detail"));
-		if (type != NULL || detail != NULL) {
-			set_error(c, "%s %s: HTTP %ld: %s%s%s", m, url, r->status,
-			          type != NULL ? type : "", type != NULL && detail != NULL ? ": " : "",
-			          detail != NULL ? detail : "");
-			describe_subproblems(c, json);
+		char problem[sizeof(c->error)];
+		if (acme_problem_describe(json, problem, sizeof(problem))) {
+			set_error(c, "%s %s: HTTP %ld: %s", m, url, r->status, problem);
 		} else {
 			set_error(c, "%s %s: HTTP %ld without a problem document", m, url, r->status);
 		}
@@ -582,6 +516,11 @@ void acme_client_free(acme_client_t *c)
 	free(c);
 }
 
+void acme_client_set_cancel(acme_client_t *c, const atomic_bool *cancel)
+{
+	c->cancel = cancel;
+}
+
 void acme_client_set_timeouts(acme_client_t *c, long connect_ms, long total_ms)
 {
 	c->connect_ms = connect_ms > 0 ? connect_ms : ACME_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -623,19 +562,6 @@ const char *acme_client_error(const acme_client_t *c)
 	return c->error;
 }
 
-/* A member of the directory that must be a string when present. */
-static int dir_url(acme_client_t *c, const json_t *d, const char *name, bool required,
-                   const char **out)
-{
-	const json_t *v = json_object_get(d, name);
-	*out = json_string_value(v);
-	if ((v != NULL && *out == NULL) || (required && *out == NULL)) {
-		set_error(c, "GET %s: the directory has no %s URL", c->directory_url, name);
-		return CD_EPROTO;
-	}
-	return CD_OK;
-}
-
 static int load_directory(acme_client_t *c, acme_result_t *res)
 {
 	if (c->dir_json != NULL) {
@@ -645,23 +571,12 @@ static int load_directory(acme_client_t *c, acme_result_t *res)
 	if (ret != CD_OK) {
 		return ret;
 	}
-	const json_t *d = res->body;
 	acme_directory_t dir;
-	memset(&dir, 0, sizeof(dir));
-	if ((ret = dir_url(c, d, "newNonce", true, &dir.new_nonce)) != CD_OK ||
-	    (ret = dir_url(c, d, "newAccount", true, &dir.new_account)) != CD_OK ||
-	    (ret = dir_url(c, d, "newOrder", true, &dir.new_order)) != CD_OK ||
-	    (ret = dir_url(c, d, "revokeCert", false, &dir.revoke_cert)) != CD_OK ||
-	    (ret = dir_url(c, d, "keyChange", false, &dir.key_change)) != CD_OK ||
-	    (ret = dir_url(c, d, "newAuthz", false, &dir.new_authz)) != CD_OK ||
-	    (ret = dir_url(c, d, "renewalInfo", false, &dir.renewal_info)) != CD_OK) {
-		return ret;
+	const char *bad;
+	if (acme_parse_directory(res->body, &dir, &bad) != CD_OK) {
+		set_error(c, "GET %s: the directory has no %s URL", c->directory_url, bad);
+		return CD_EPROTO;
 	}
-	const json_t *meta = json_object_get(d, "meta");
-	dir.terms_of_service = json_string_value(json_object_get(meta, "termsOfService"));
-	dir.external_account_required =
-		json_is_true(json_object_get(meta, "externalAccountRequired"));
-	dir.json = d;
 	c->dir_json = json_incref(res->body);
 	c->dir = dir;
 	return CD_OK;

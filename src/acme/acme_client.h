@@ -46,6 +46,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,13 @@ void acme_client_free(acme_client_t *c);
 
 /* Sets the connect timeout and the whole-request timeout, in milliseconds (0: the defaults). */
 void acme_client_set_timeouts(acme_client_t *c, long connect_ms, long total_ms);
+
+/*
+ * From now on a request gives up within about a second once *cancel is true
+ * (set by another thread, e.g. when the daemon stops; it must outlive the
+ * client): the operation returns CD_ENET.  NULL: requests run to their timeouts.
+ */
+void acme_client_set_cancel(acme_client_t *c, const atomic_bool *cancel);
 
 /*
  * Sets the account: key signs every request (the client takes a reference of

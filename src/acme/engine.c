@@ -1,10 +1,12 @@
 #include "acme/engine.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "acme/account.h"
 #include "acme/acme_client.h"
+#include "acme/acme_parse.h"
 #include "acme/caa.h"
 #include "acme/dns01.h"
 #include "acme/jws.h"
@@ -25,7 +28,8 @@
 #include "db/zone_conf.h"
 #include "zonefile/zonefile.h"
 
-#define RETRY_NETWORK_S 60
+#define RETRY_NETWORK_S 60       /* the first retry after the CA could not be used */
+#define RETRY_MAX_S 3600          /* ... doubling each time up to this */
 #define RETRY_DEFAULT_S 2
 #define EVENTS_MAX 100
 
@@ -36,6 +40,7 @@ struct acme_engine {
 	pthread_cond_t cond;
 	bool stop;
 	bool woken;
+	atomic_bool stopping;         /* stop, for the HTTP requests in flight (acme_client_set_cancel) */
 };
 
 /* What one round of work on a certificate needs. */
@@ -233,9 +238,31 @@ static step_result_t fail(work_t *w, json_t *problem, const char *fmt, ...)
 	return STEP_DONE;
 }
 
-/* Handles a client error: wait (rate limit, network) or fail (the CA refused). */
+/*
+ * A CA out of reach or in trouble has refused nothing: the step is tried
+ * again 1 min later, then 2, 4, ... up to an hour apart while it lasts.
+ */
+static step_result_t retry_later(work_t *w, const char *what, const char *why)
+{
+	json_int_t n = json_integer_value(json_object_get(w->cert, "transient_failures")) + 1;
+	json_object_set_new(w->cert, "transient_failures", json_integer(n));
+	long delay = RETRY_NETWORK_S << (n < 7 ? n - 1 : 6);
+	if (delay > RETRY_MAX_S) {
+		delay = RETRY_MAX_S;
+	}
+	event(w, "%s: %s; retrying in %ld s (%lld failure%s in a row)", what, why, delay,
+	      (long long)n, n == 1 ? "" : "s");
+	wait_for(w, delay);
+	return STEP_WAIT;
+}
+
+/* Handles a client error: wait (rate limit, network, a CA in trouble) or fail (the CA refused). */
 static step_result_t client_error(work_t *w, int ret, acme_result_t *res, const char *what)
 {
+	if (atomic_load(&w->e->stopping)) {
+		wait_for(w, 0);    /* cut short by the daemon stopping: the step is redone at start */
+		return STEP_WAIT;
+	}
 	if (ret == CD_ERETRYLATER) {
 		long s = res->retry_after >= 0 ? res->retry_after : 60;
 		event(w, "%s: the CA asks to retry in %ld s (%s)", what, s, acme_client_error(w->client));
@@ -249,10 +276,10 @@ static step_result_t client_error(work_t *w, int ret, acme_result_t *res, const 
 		wait_for(w, RETRY_DEFAULT_S);
 		return STEP_WAIT;
 	}
-	if (ret == CD_ENET || ret == CD_ENOMEM) {
-		event(w, "%s: %s; retrying in %d s", what, acme_client_error(w->client), RETRY_NETWORK_S);
-		wait_for(w, RETRY_NETWORK_S);
-		return STEP_WAIT;
+	/* No answer, an answer that is not ACME, a 5xx: the CA is in trouble. */
+	if (ret == CD_ENET || ret == CD_ENOMEM || ret == CD_EPROTO ||
+	    (ret == CD_EACME && res->http_status >= 500)) {
+		return retry_later(w, what, acme_client_error(w->client));
 	}
 	json_t *problem = res->problem ? json_incref(res->problem) : NULL;
 	return fail(w, problem, "%s: %s", what, acme_client_error(w->client));
@@ -330,9 +357,11 @@ static step_result_t step_requested(work_t *w)
 		acme_result_clear(&res);
 		return r;
 	}
+	acme_order_t order;
+	acme_parse_order(res.body, &order);
 	json_object_set_new(w->cert, "order_url", json_string(res.location));
-	json_object_set(w->cert, "authorizations", json_object_get(res.body, "authorizations"));
-	json_object_set(w->cert, "finalize", json_object_get(res.body, "finalize"));
+	json_object_set(w->cert, "authorizations", (json_t *)order.authorizations);
+	json_object_set_new(w->cert, "finalize", order.finalize ? json_string(order.finalize) : NULL);
 	event(w, "order %s created", res.location);
 	acme_result_clear(&res);
 	set_state(w, "ordered", "validating");
@@ -354,25 +383,16 @@ static step_result_t step_ordered(work_t *w)
 			acme_result_clear(&res);
 			return r;
 		}
-		const char *status = str(res.body, "status");
-		json_t *ident = json_object_get(res.body, "identifier");
+		acme_authz_t authz;
+		acme_parse_authorization(res.body, &authz);
 		char name[1100];
-		snprintf(name, sizeof(name), "%s%s", json_is_true(json_object_get(res.body, "wildcard"))
-		         ? "*." : "", str(ident, "value") ? str(ident, "value") : "?");
-		if (status != NULL && strcmp(status, "valid") == 0) {
+		acme_authz_name(&authz, name, sizeof(name));
+		if (authz.status != NULL && strcmp(authz.status, "valid") == 0) {
 			event(w, "%s: already authorized", name);
 			acme_result_clear(&res);
 			continue;
 		}
-		json_t *challenge = NULL;
-		size_t c;
-		json_t *ch;
-		json_array_foreach(json_object_get(res.body, "challenges"), c, ch) {
-			if (str(ch, "type") != NULL && strcmp(str(ch, "type"), "dns-01") == 0) {
-				challenge = ch;
-			}
-		}
-		if (challenge == NULL || str(challenge, "token") == NULL || str(challenge, "url") == NULL) {
+		if (authz.dns01_url == NULL) {
 			acme_result_clear(&res);
 			json_decref(records);
 			return fail(w, NULL, "the CA offers no dns-01 challenge for %s", name);
@@ -380,7 +400,7 @@ static step_result_t step_ordered(work_t *w)
 		char value[JWS_DNS01_TXT_LEN + 1];
 		dns01_target_t t;
 		char err[1024] = "";
-		ret = jws_dns01_txt_value(str(challenge, "token"), acme_client_account_key(w->client), value);
+		ret = jws_dns01_txt_value(authz.dns01_token, acme_client_account_key(w->client), value);
 		if (ret == CD_OK) {
 			ret = dns01_find_target(w->e->cfg.db, &w->dns, name, &t, err, sizeof(err));
 		}
@@ -397,7 +417,7 @@ static step_result_t step_ordered(work_t *w)
 		json_array_append_new(records, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name,
 		                                         "zone", t.zone_text, "target", t.target_text,
 		                                         "value", value, "challenge",
-		                                         str(challenge, "url"), "authorization",
+		                                         authz.dns01_url, "authorization",
 		                                         json_string_value(url)));
 		acme_result_clear(&res);
 	}
@@ -517,7 +537,9 @@ static step_result_t step_validating(work_t *w)
 			acme_result_clear(&res);
 			return r;
 		}
-		const char *status = str(res.body, "status");
+		acme_authz_t authz;
+		acme_parse_authorization(res.body, &authz);
+		const char *status = authz.status;
 		if (status != NULL && strcmp(status, "valid") == 0) {
 			acme_result_clear(&res);
 			continue;
@@ -528,20 +550,12 @@ static step_result_t step_validating(work_t *w)
 			continue;
 		}
 		/* invalid (or deactivated, expired, revoked): the challenge error says why */
-		json_t *problem = NULL;
-		size_t c;
-		json_t *ch;
-		json_array_foreach(json_object_get(res.body, "challenges"), c, ch) {
-			if (json_object_get(ch, "error") != NULL) {
-				problem = json_incref(json_object_get(ch, "error"));
-			}
-		}
-		json_t *ident = json_object_get(res.body, "identifier");
+		json_t *problem = authz.error != NULL ? json_incref((json_t *)authz.error) : NULL;
 		char detail[1024];
 		snprintf(detail, sizeof(detail), "%s", problem && str(problem, "detail")
 		         ? str(problem, "detail") : "no detail");
 		step_result_t r = fail(w, problem, "authorization of %s is %s: %s",
-		                       str(ident, "value") ? str(ident, "value") : "?",
+		                       authz.identifier ? authz.identifier : "?",
 		                       status ? status : "?", detail);
 		acme_result_clear(&res);
 		return r;
@@ -562,6 +576,27 @@ static step_result_t step_authorized(work_t *w)
 	EVP_PKEY *key = NULL;
 	const char *sealed = str(w->cert, "order_key");
 	int ret;
+	if (sealed != NULL) {
+		/* The key was made, so finalize may have gone out before a restart: an
+		 * order the CA finalized already would refuse it again (orderNotReady). */
+		acme_result_t res = { .retry_after = -1 };
+		ret = acme_post_as_get(w->client, str(w->cert, "order_url"), &res);
+		if (ret != CD_OK) {
+			step_result_t r = client_error(w, ret, &res, "reading the order");
+			acme_result_clear(&res);
+			return r;
+		}
+		acme_order_t order;
+		acme_parse_order(res.body, &order);
+		bool finalized = order.status != NULL && (strcmp(order.status, "processing") == 0 ||
+		                                          strcmp(order.status, "valid") == 0);
+		acme_result_clear(&res);
+		if (finalized) {
+			event(w, "the order was finalized before the restart");
+			set_state(w, "finalizing", "validating");
+			return STEP_AGAIN;
+		}
+	}
 	if (sealed == NULL) {
 		const char *type = str(w->cert, "key_type");
 		char *pem = NULL;
@@ -656,44 +691,14 @@ static void describe_leaf(work_t *w, const char *pem)
 	BIO_free(bio);
 }
 
-/* RFC 3339 time ("2026-11-29T15:20:30Z", "...30.25+02:00") to seconds since the epoch; 0 when invalid. */
-static long parse_rfc3339(const char *text)
-{
-	struct tm tm = { 0 };
-	const char *p = text ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (p == NULL) {
-		return 0;
-	}
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			p++;
-		}
-	}
-	long offset = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
-	           p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
-	           p[5] <= '9') {
-		offset = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-		if (*p == '+') {
-			offset = -offset;   /* 12:00+02:00 is 10:00Z */
-		}
-		p += 6;
-	} else {
-		return 0;
-	}
-	return *p == '\0' ? (long)timegm(&tm) + offset : 0;
-}
-
 static long random_below(long n)
 {
-	uint32_t r = 0;
+	/* 64 bits: an ARI window of 2^32 s would make a 32-bit modulus 0 (SIGFPE). */
+	uint64_t r = 0;
 	if (n <= 0 || RAND_bytes((unsigned char *)&r, sizeof(r)) != 1) {
 		return 0;
 	}
-	return (long)(r % (uint32_t)n);
+	return (long)(r % (uint64_t)n);
 }
 
 /*
@@ -728,10 +733,8 @@ static void schedule_renewal(work_t *w)
 	if (has_ari) {
 		acme_result_t res = { .retry_after = -1 };
 		if (acme_renewal_info(w->client, id, &res) == CD_OK) {
-			json_t *window = json_object_get(res.body, "suggestedWindow");
-			long start = parse_rfc3339(str(window, "start"));
-			long end = parse_rfc3339(str(window, "end"));
-			if (start > 0 && end >= start) {
+			long start, end;
+			if (acme_parse_renewal_info(res.body, &start, &end) == CD_OK) {
 				renew_at = start + random_below(end - start + 1);
 				json_object_set_new(w->cert, "ari_window", json_pack("{s:I, s:I}", "start",
 				                    (json_int_t)start, "end", (json_int_t)end));
@@ -803,6 +806,44 @@ static void deploy(work_t *w)
 	}
 }
 
+/*
+ * Whether pem is a certificate chain whose leaf holds the order's key.
+ * Returns 0, CD_EPROTO (no PEM certificate in it: garbage, try again) or
+ * CD_ECRYPTO (a certificate for another key, or the key cannot be read).
+ */
+static int check_chain(work_t *w, const char *pem, char *why, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (x == NULL) {
+		snprintf(why, len, "the answer is not a PEM certificate chain");
+		return CD_EPROTO;
+	}
+	uint8_t *key_pem = NULL;
+	size_t key_len = 0;
+	EVP_PKEY *key = NULL;
+	const char *sealed = str(w->cert, "order_key");
+	int ret = vault_open_sealed(&w->vault, "certificate-key", sealed ? sealed : "", &key_pem,
+	                            &key_len);
+	if (ret == CD_OK) {
+		ret = key_from_pem((const char *)key_pem, key_len, &key);
+		OPENSSL_cleanse(key_pem, key_len);
+		free(key_pem);
+	}
+	if (ret != CD_OK) {
+		snprintf(why, len, "the order's key cannot be read: %s", cd_strerror(ret));
+		ret = CD_ECRYPTO;
+	} else if (X509_check_private_key(x, key) != 1) {
+		snprintf(why, len, "the certificate is not for the key of the order's CSR");
+		ret = CD_ECRYPTO;
+	}
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(x);
+	return ret;
+}
+
 static step_result_t step_finalizing(work_t *w)
 {
 	acme_result_t res = { .retry_after = -1 };
@@ -828,12 +869,24 @@ static step_result_t step_finalizing(work_t *w)
 	char *cert_url = strdup(str(res.body, "certificate") ? str(res.body, "certificate") : "");
 	acme_result_clear(&res);
 	ret = acme_certificate_download(w->client, cert_url, &res);
-	free(cert_url);
 	if (ret != CD_OK) {
+		free(cert_url);
 		step_result_t r = client_error(w, ret, &res, "downloading the certificate");
 		acme_result_clear(&res);
 		return r;
 	}
+	/* Nothing but a chain for our key replaces the certificate in place. */
+	char why[1200];
+	ret = check_chain(w, res.pem, why, sizeof(why));
+	if (ret != CD_OK) {
+		char detail[1400];
+		snprintf(detail, sizeof(detail), "POST %s: %s", cert_url, why);
+		free(cert_url);
+		acme_result_clear(&res);
+		return ret == CD_EPROTO ? retry_later(w, "downloading the certificate", detail)
+		                        : fail(w, NULL, "downloading the certificate: %s", detail);
+	}
+	free(cert_url);
 	/* The new certificate and its key replace the old pair in one record write. */
 	bool renewal = json_object_get(w->cert, "chain") != NULL;
 	json_object_set_new(w->cert, "chain", json_string(res.pem));
@@ -899,12 +952,16 @@ static step_result_t begin_renewal(work_t *w)
 	return STEP_AGAIN;
 }
 
-/* Sets up the ACME client of the certificate's account. */
+/* Sets up the ACME client of the certificate's account; its requests end when the engine stops. */
 static int open_account(work_t *w)
 {
-	return acme_account_client(w->e->cfg.db, &w->vault,
-	                           (uint32_t)json_integer_value(json_object_get(w->cert, "account")),
-	                           &w->client, w->err, sizeof(w->err));
+	int ret = acme_account_client(w->e->cfg.db, &w->vault,
+	                              (uint32_t)json_integer_value(json_object_get(w->cert, "account")),
+	                              &w->client, w->err, sizeof(w->err));
+	if (ret == CD_OK) {
+		acme_client_set_cancel(w->client, &w->e->stopping);
+	}
+	return ret;
 }
 
 static void load_settings(work_t *w)
@@ -966,6 +1023,9 @@ static long run_certificate(acme_engine_t *e, uint32_t id, json_t *cert)
 				r = step_finalizing(&w);
 			} else {
 				break;   /* issued or failed: nothing to do */
+			}
+			if (r != STEP_WAIT) {
+				json_object_del(cert, "transient_failures");   /* the CA answered: no backoff */
 			}
 			if (save(&w) != CD_OK) {
 				log_error("certificate %u: cannot save its state; retrying", id);
@@ -1058,6 +1118,7 @@ static int collect_due(void *arg, uint32_t id, const json_t *cert)
 static void *engine_main(void *arg)
 {
 	acme_engine_t *e = arg;
+	pthread_setname_np(pthread_self(), "cdns-acme");
 	for (;;) {
 		pthread_mutex_lock(&e->lock);
 		bool stop = e->stop;
@@ -1123,6 +1184,7 @@ int acme_engine_start(const acme_engine_config_t *cfg, acme_engine_t **out)
 		return CD_ENOMEM;
 	}
 	e->cfg = *cfg;
+	atomic_init(&e->stopping, false);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
@@ -1153,6 +1215,7 @@ void acme_engine_stop(acme_engine_t *e)
 	}
 	pthread_mutex_lock(&e->lock);
 	e->stop = true;
+	atomic_store(&e->stopping, true);    /* a request waiting for the CA gives up now */
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	pthread_join(e->thread, NULL);

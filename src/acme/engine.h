@@ -13,8 +13,9 @@
  *   authorized  -> key generated and sealed, CSR, finalize                   -> finalizing
  *   finalizing  -> order valid, chain downloaded and stored, TXT removed      -> issued
  *   any failure -> TXT removed, the CA's problem document kept               -> failed
- * Rate limits (429) and unavailability (503) wait for Retry-After; network
- * failures retry after a minute; neither fails the certificate.
+ * Rate limits (429) and unavailability (503) wait for Retry-After; a CA out
+ * of reach, answering garbage or 5xx is retried after 1 min, doubling up to
+ * an hour; none of these fails the certificate.
  *
  * Blocking HTTP on its own thread (certs are handled one after another); the
  * DNS workers are never touched.  Woken by certdnsctl through the control
@@ -43,5 +44,6 @@ int acme_engine_start(const acme_engine_config_t *cfg, acme_engine_t **out);
 /* Makes the engine look for work now (any thread). */
 void acme_engine_wake(acme_engine_t *e);
 
-/* Stops the thread (waits for the step in progress) and frees the engine.  NULL is allowed. */
+/* Stops the thread and frees the engine: a request waiting for the CA is abandoned (its
+ * step is redone at the next start).  NULL is allowed. */
 void acme_engine_stop(acme_engine_t *e);

@@ -17,28 +17,50 @@
 
 extern char **environ;
 
-static int write_atomically(const char *dir, const char *name, const char *data, size_t len,
-                            mode_t mode, char *err, size_t errlen)
+/* Writes all of data; a short write is retried, so a full disk shows as ENOSPC. */
+static int write_all(int fd, const char *data, size_t len)
 {
-	char path[4096], tmp[4200];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld", dir, name, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return CD_EIO;
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
 	}
-	bool ok = fchmod(fd, mode) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	return 0;
+}
+
+typedef struct {
+	const char *name;
+	const char *data;
+	size_t len;
+	mode_t mode;
+	char tmp[4200];
+} export_file_t;
+
+/* Writes f's data to a temporary file next to it, synced.  On failure nothing is left. */
+static int write_temp(const char *dir, export_file_t *f, char *err, size_t errlen)
+{
+	snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.tmp.%ld", dir, f->name, (long)getpid());
+	int fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f->mode);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", f->tmp, strerror(errno));
+		return errno == ENOSPC ? CD_ENOSPC : CD_EIO;
+	}
+	bool ok = fchmod(fd, f->mode) == 0 && write_all(fd, f->data, f->len) == 0 && fsync(fd) == 0;
 	int saved = errno;
-	close(fd);
-	if (ok && rename(tmp, path) != 0) {
+	if (close(fd) != 0 && ok) {
 		ok = false;
 		saved = errno;
 	}
 	if (!ok) {
-		unlink(tmp);
-		snprintf(err, errlen, "%s: %s", path, strerror(saved));
-		return CD_EIO;
+		unlink(f->tmp);
+		snprintf(err, errlen, "%s/%s: %s", dir, f->name, strerror(saved));
+		return saved == ENOSPC ? CD_ENOSPC : CD_EIO;
 	}
 	return CD_OK;
 }
@@ -52,19 +74,45 @@ int cert_export_files(const char *dir, const char *chain, const char *key_pem, s
 	}
 	const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
 	size_t leaf_len = second ? (size_t)(second - chain) : strlen(chain);
-	int ret = write_atomically(dir, "privkey.pem", key_pem, key_len, 0600, err, errlen);
-	if (ret == CD_OK) {
-		ret = write_atomically(dir, "cert.pem", chain, leaf_len, 0644, err, errlen);
+	/* Renamed in this order: a server reloading on fullchain.pem finds the key in place. */
+	export_file_t files[] = {
+		{ .name = "privkey.pem", .data = key_pem, .len = key_len, .mode = 0600 },
+		{ .name = "cert.pem", .data = chain, .len = leaf_len, .mode = 0644 },
+		{ .name = "chain.pem", .data = second ? second : "", .len = second ? strlen(second) : 0,
+		  .mode = 0644 },
+		{ .name = "fullchain.pem", .data = chain, .len = strlen(chain), .mode = 0644 },
+	};
+	const size_t n = sizeof(files) / sizeof(files[0]);
+	/* Every new file is written and synced before any old one is replaced: a full
+	 * disk never leaves a key beside a certificate it does not belong to. */
+	for (size_t i = 0; i < n; i++) {
+		int ret = write_temp(dir, &files[i], err, errlen);
+		if (ret != CD_OK) {
+			while (i-- > 0) {
+				unlink(files[i].tmp);
+			}
+			size_t used = strlen(err);
+			snprintf(err + used, errlen - used, "; the files in %s are unchanged", dir);
+			return ret;
+		}
 	}
-	if (ret == CD_OK) {
-		ret = write_atomically(dir, "chain.pem", second ? second : "", second ? strlen(second) : 0,
-		                       0644, err, errlen);
+	for (size_t i = 0; i < n; i++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		if (rename(files[i].tmp, path) != 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			for (; i < n; i++) {
+				unlink(files[i].tmp);
+			}
+			return CD_EIO;
+		}
 	}
-	if (ret == CD_OK) {
-		/* Last: a server reloading on fullchain.pem finds the key already in place. */
-		ret = write_atomically(dir, "fullchain.pem", chain, strlen(chain), 0644, err, errlen);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);   /* the renames themselves survive a crash */
+		close(dfd);
 	}
-	return ret;
+	return CD_OK;
 }
 
 int cert_run_deploy_hook(const char *command, uint32_t id, const char *names, const char *dir,
@@ -98,8 +146,24 @@ int cert_run_deploy_hook(const char *command, uint32_t id, const char *names, co
 	}
 	env[e] = NULL;
 	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
+	/* The hook starts with a clean signal state: the daemon's threads block
+	 * SIGINT/SIGTERM and it ignores SIGPIPE, and both would be inherited. */
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGINT);
+	sigaddset(&defaults, SIGTERM);
 	pid_t pid;
-	int rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, env);
+	int rc = posix_spawnattr_init(&attr);
+	if (rc == 0) {
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &defaults);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, env);
+		posix_spawnattr_destroy(&attr);
+	}
 	free(env);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot run the deploy hook: %s", strerror(rc));

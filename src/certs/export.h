@@ -10,8 +10,11 @@
 #include <stdint.h>
 
 /*
- * Writes the four files.  chain is the PEM chain, leaf first.  Returns 0, or
- * CD_EIO with the reason in err (the file and errno).
+ * Writes the four files.  chain is the PEM chain, leaf first.  All four are
+ * written and synced to temporary files before the first is renamed into
+ * place, so a failure (a full disk) leaves the previous set whole.  Returns 0,
+ * or CD_ENOSPC (the disk is full) or CD_EIO, with the reason in err (the file
+ * and errno).
  */
 int cert_export_files(const char *dir, const char *chain, const char *key_pem, size_t key_len,
                       char *err, size_t errlen);

@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/file_perms.h"
 #include "common/log.h"
 
 #define NONCE_SIZE 12
 #define TAG_SIZE 16
 
-static int read_key(vault_t *v, const char *path)
+static int read_key(vault_t *v, const char *path, const struct stat *dir_st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -26,12 +27,10 @@ static int read_key(vault_t *v, const char *path)
 	}
 	struct stat st;
 	int ret = CD_OK;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		log_error("%s: not a regular file", path);
+	if (fstat(fd, &st) != 0) {
+		log_error("%s: %s", path, strerror(errno));
 		ret = CD_EIO;
-	} else if (st.st_mode & 077) {
-		log_error("%s: the master key is accessible to other users (mode %03o); "
-		          "run: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+	} else if (file_perms_check_file(path, &st, dir_st, FILE_PERMS_SECRET) != CD_OK) {
 		ret = CD_EIO;
 	} else if (read(fd, v->key, sizeof(v->key)) != (ssize_t)sizeof(v->key) ||
 	           st.st_size != (off_t)sizeof(v->key)) {
@@ -42,11 +41,10 @@ static int read_key(vault_t *v, const char *path)
 	return ret;
 }
 
-int vault_open(vault_t *v, const char *db_dir, int create)
+/* Reads, or creates when allowed, the master key of a checked directory. */
+static int load_key(vault_t *v, const char *path, const struct stat *dir_st, int create)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/master.key", db_dir);
-	int ret = read_key(v, path);
+	int ret = read_key(v, path, dir_st);
 	if (ret != CD_ENOTFOUND || !create) {
 		return ret;
 	}
@@ -67,7 +65,7 @@ int vault_open(vault_t *v, const char *db_dir, int create)
 		ok = false;
 		if (errno == EEXIST) {
 			unlink(tmp);
-			return read_key(v, path);   /* someone else made it first: use theirs */
+			return read_key(v, path, dir_st);   /* someone else made it first: use theirs */
 		}
 	}
 	unlink(tmp);
@@ -78,6 +76,29 @@ int vault_open(vault_t *v, const char *db_dir, int create)
 	log_info("created the master key %s (back it up: sealed keys cannot be read without it)",
 	         path);
 	return CD_OK;
+}
+
+int vault_open(vault_t *v, const char *db_dir, int create)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/master.key", db_dir);
+	struct stat dir_st;
+	if (stat(db_dir, &dir_st) != 0) {
+		log_error("database directory %s: %s", db_dir, strerror(errno));
+		return CD_EIO;
+	}
+	if (file_perms_check_dir(db_dir, &dir_st) != CD_OK) {
+		return CD_EIO;
+	}
+	/* Root handling another user's database acts as that user: a key it creates
+	 * belongs to the user certdnsd runs as (see common/file_perms.h). */
+	file_perms_identity_t saved;
+	if (file_perms_act_as_owner(&dir_st, &saved) != CD_OK) {
+		return CD_EIO;
+	}
+	int ret = load_key(v, path, &dir_st, create);
+	file_perms_restore(&saved);
+	return ret;
 }
 
 void vault_close(vault_t *v)

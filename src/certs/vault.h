@@ -19,8 +19,11 @@ typedef struct {
 
 /*
  * Loads DBDIR/master.key, creating it when create is set and it is missing.
+ * The key and the directory must pass the checks of common/file_perms.h (owned
+ * like the directory, no access for group or others); root acts as the
+ * directory's owner meanwhile, so a key it creates belongs to that user.
  * Returns 0, CD_ENOTFOUND (missing and not created), CD_EIO (unreadable, bad
- * size, or group/world permissions: logged).
+ * size, or an unsafe owner or mode: logged with the fix).
  */
 int vault_open(vault_t *v, const char *db_dir, int create);
 

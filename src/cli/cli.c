@@ -36,8 +36,59 @@ int cli_fail(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
+/* Whether a certdnsd accepts connections on the database's control socket. */
+static bool daemon_running(const ctl_t *ctl)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/control.sock",
+	                     ctl->db_dir) >= sizeof(addr.sun_path)) {
+		return false;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return false;
+	}
+	bool up = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	close(fd);
+	return up;
+}
+
+/*
+ * A running certdnsd keeps the map it opened: growing the map under it would
+ * let us write where it cannot read (LMDB: MDB_MAP_RESIZED), and it would
+ * answer SERVFAIL until restarted.  Refuses that, with what to do instead.
+ */
+static int check_growth_is_safe(const ctl_t *ctl)
+{
+	if (ctl->map_size == 0 || !daemon_running(ctl)) {
+		return EXIT_SUCCESS;
+	}
+	db_t *db;
+	db_options_t ro = { .read_only = true };
+	size_t map = 0, used = 0;
+	if (db_open(&db, ctl->db_dir, &ro) != CD_OK) {
+		return EXIT_SUCCESS;     /* the real open reports what is wrong */
+	}
+	int ret = db_map_usage(db, &map, &used);
+	db_close(db);
+	if (ret != CD_OK || ctl->map_size <= map) {
+		return EXIT_SUCCESS;
+	}
+	char have[32], want[32];
+	db_format_size(map, have, sizeof(have));
+	db_format_size(ctl->map_size, want, sizeof(want));
+	return cli_fail("certdnsd is running on %s with a map of %s: growing the map to %s under "
+	                "it would leave it unable to read the database. Restart certdnsd with "
+	                "--map-size instead (the database keeps the new size, certdnsctl then uses "
+	                "it too); see 'When the database is full' in doc/hosting.md",
+	                ctl->db_dir, have, want);
+}
+
 int cli_open_db(const ctl_t *ctl, db_t **db)
 {
+	if (check_growth_is_safe(ctl) != EXIT_SUCCESS) {
+		return EXIT_FAILURE;
+	}
 	db_options_t opts = { .map_size = ctl->map_size };
 	int ret = db_open(db, ctl->db_dir, &opts);
 	if (ret != CD_OK) {
@@ -63,6 +114,26 @@ int cli_open_db_ro(const ctl_t *ctl, db_t **db)
 		return cli_fail("cannot open database %s: %s", ctl->db_dir, cd_strerror(ret));
 	}
 	return EXIT_SUCCESS;
+}
+
+int cli_secret_arg(const char *what, const char *arg, char *buf, size_t len, const char **out)
+{
+	if (strcmp(arg, "-") != 0) {
+		*out = arg;
+		return 0;
+	}
+	if (fgets(buf, (int)len, stdin) == NULL) {
+		fprintf(stderr, "certdnsctl: %s: nothing on standard input\n", what);
+		return -1;
+	}
+	size_t n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == len - 1) {
+		fprintf(stderr, "certdnsctl: %s: the line on standard input is too long\n", what);
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
 }
 
 int cli_parse_zone_name(const char *text, uint8_t apex[DNS_MAX_NAME])
@@ -186,6 +257,17 @@ int cmd_status(const ctl_t *ctl, int argc, char **argv)
 	}
 	printf("\nNOTIFY:       %lld waiting for an answer\n",
 	       json_integer_value(json_object_get(st, "notify_pending")));
+	json_t *lim = json_object_get(st, "limits");
+	if (lim != NULL) {
+		printf("rate limit:   %lld UDP answers dropped, %lld slipped (truncated)",
+		       json_integer_value(json_object_get(lim, "rrl_dropped")),
+		       json_integer_value(json_object_get(lim, "rrl_slipped")));
+		if (json_integer_value(json_object_get(lim, "rrl_rate")) == 0) {
+			printf(" (off: --rrl-rate 0)");
+		}
+		printf("\nTCP refused:  %lld connections over --tcp-max-per-source\n",
+		       json_integer_value(json_object_get(lim, "tcp_refused_per_source")));
+	}
 	json_decref(st);
 	return EXIT_SUCCESS;
 }

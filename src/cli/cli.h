@@ -31,6 +31,13 @@ int cli_open_db(const ctl_t *ctl, db_t **db);
 /* Opens an existing database read-only (listings): a mistyped --db creates nothing. */
 int cli_open_db_ro(const ctl_t *ctl, db_t **db);
 
+/*
+ * A secret argument, or "-" to read it from the first line of standard input:
+ * every user can read a command line (ps, /proc/PID/cmdline), not our stdin.
+ * *out is arg itself or buf.  Returns 0, or -1 (printed why, without the secret).
+ */
+int cli_secret_arg(const char *what, const char *arg, char *buf, size_t len, const char **out);
+
 /* Parses a zone name argument; prints why not.  Returns 0 or -1. */
 int cli_parse_zone_name(const char *text, uint8_t apex[DNS_MAX_NAME]);
 

@@ -113,6 +113,11 @@ int cmd_acme_account_create(const ctl_t *ctl, int argc, char **argv)
 	if ((eab_kid == NULL) != (eab_hmac == NULL)) {
 		return cli_usage_error("--eab-kid and --eab-hmac go together");
 	}
+	char eab_line[512];
+	if (eab_hmac != NULL &&
+	    cli_secret_arg("--eab-hmac", eab_hmac, eab_line, sizeof(eab_line), &eab_hmac) != 0) {
+		return EXIT_USAGE;
+	}
 	char ca_abs[4096] = "";
 	if (ca_file != NULL && realpath(ca_file, ca_abs) == NULL) {
 		return cli_fail("--ca-file %s: %s", ca_file, strerror(errno));

@@ -494,19 +494,27 @@ int cmd_zone_unfollow(const ctl_t *ctl, int argc, char **argv)
 	return finish(db, txn, ret, "unfollowing zone");
 }
 
-/* tsig import NAME ALGORITHM SECRET: a key made elsewhere (e.g. by the primary). */
+/* tsig import NAME ALGORITHM SECRET|-: a key made elsewhere (e.g. by the primary). */
 int cmd_tsig_import(const ctl_t *ctl, int argc, char **argv)
 {
 	if (argc != 4) {
-		return cli_usage_error("usage: tsig import NAME ALGORITHM BASE64SECRET");
+		return cli_usage_error("usage: tsig import NAME ALGORITHM BASE64SECRET|-  "
+		                       "(-: the secret on standard input)");
 	}
 	if (!tsig_algorithm_supported(argv[2])) {
-		return cli_usage_error("unsupported TSIG algorithm '%s'", argv[2]);
+		/* Not echoed: with the arguments in the wrong order it would be the secret. */
+		return cli_usage_error("unsupported TSIG algorithm (use hmac-sha256, hmac-sha384 or "
+		                       "hmac-sha512; the order is NAME ALGORITHM SECRET)");
+	}
+	char line[TSIG_SECRET_MAX + 2];
+	const char *secret_text;
+	if (cli_secret_arg("tsig import", argv[3], line, sizeof(line), &secret_text) != 0) {
+		return EXIT_USAGE;
 	}
 	uint8_t secret[TSIG_SECRET_MAX];
-	size_t slen = strlen(argv[3]);
+	size_t slen = strlen(secret_text);
 	if (slen == 0 || slen >= TSIG_SECRET_MAX || slen % 4 != 0 ||
-	    EVP_DecodeBlock(secret, (const unsigned char *)argv[3], (int)slen) < 0) {
+	    EVP_DecodeBlock(secret, (const unsigned char *)secret_text, (int)slen) < 0) {
 		return cli_usage_error("the secret is not base64");
 	}
 	tsig_key_t key;
@@ -521,7 +529,7 @@ int cmd_tsig_import(const ctl_t *ctl, int argc, char **argv)
 	for (char *p = key.algorithm; *p; p++) {
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	}
-	snprintf(key.secret, sizeof(key.secret), "%s", argv[3]);
+	snprintf(key.secret, sizeof(key.secret), "%s", secret_text);
 	db_t *db;
 	MDB_txn *txn;
 	if (write_txn(ctl, &db, &txn) != EXIT_SUCCESS) {

@@ -11,7 +11,8 @@ const char *cd_strerror(int code)
 	case CD_ENOTFOUND:  return "not found";
 	case CD_EEXISTS:    return "already exists";
 	case CD_EDB:        return "database error";
-	case CD_EMAPFULL:   return "database map is full; reopen with a larger --map-size";
+	case CD_EMAPFULL:   return "the database map is full (grow it with --map-size: see "
+	                           "'When the database is full' in doc/hosting.md)";
 	case CD_ESYNTAX:    return "syntax error";
 	case CD_ESEMANTIC:  return "zone content violates DNS rules";
 	case CD_EMALF:      return "malformed wire data";
@@ -25,6 +26,8 @@ const char *cd_strerror(int code)
 	case CD_EPROTO:     return "unexpected response from the server";
 	case CD_EACME:      return "the ACME server refused the request";
 	case CD_ERETRYLATER: return "the server asks to retry later";
+	case CD_EPERM:      return "unsafe owner or permissions, or privileges not dropped";
+	case CD_ENOSPC:     return "no space left on the device (ENOSPC)";
 	default:            return "unknown error";
 	}
 }

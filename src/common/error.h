@@ -26,6 +26,8 @@ enum {
 	CD_EPROTO,           /* a server's response does not follow its protocol */
 	CD_EACME,            /* the ACME server refused the request (problem document returned) */
 	CD_ERETRYLATER,      /* the server is rate limiting or unavailable: retry after its delay */
+	CD_EPERM,            /* unsafe file owner or mode, or root not dropped (the fix is logged) */
+	CD_ENOSPC,           /* no space left on the device (ENOSPC): nothing was written */
 	CD_ERROR_LAST
 };
 

@@ -26,7 +26,7 @@ int acme_store_new_id(db_t *db, MDB_txn *txn, acme_store_kind_t kind, uint32_t *
 	val = (MDB_val){ .mv_size = 4, .mv_data = buf };
 	rc = mdb_put(txn, db->meta, &key, &val, 0);
 	if (rc != MDB_SUCCESS) {
-		return db_error(rc, "writing id counter");
+		return db_write_error(txn, rc, "writing id counter");
 	}
 	*id = next;
 	return CD_OK;
@@ -44,7 +44,8 @@ int acme_store_put(db_t *db, MDB_txn *txn, acme_store_kind_t kind, uint32_t id, 
 	MDB_val val = { .mv_size = strlen(text), .mv_data = text };
 	int rc = mdb_put(txn, dbi_of(db, kind), &key, &val, 0);
 	free(text);
-	return db_error(rc, kind == ACME_STORE_ACCOUNTS ? "writing account" : "writing certificate");
+	return db_write_error(txn, rc, kind == ACME_STORE_ACCOUNTS ? "writing account"
+	                                                           : "writing certificate");
 }
 
 json_t *acme_store_get(db_t *db, MDB_txn *txn, acme_store_kind_t kind, uint32_t id, int *err)
@@ -74,7 +75,7 @@ int acme_store_delete(db_t *db, MDB_txn *txn, acme_store_kind_t kind, uint32_t i
 	wire_write_u32(k, id);
 	MDB_val key = { .mv_size = 4, .mv_data = k };
 	int rc = mdb_del(txn, dbi_of(db, kind), &key, NULL);
-	return rc == MDB_NOTFOUND ? CD_ENOTFOUND : db_error(rc, "deleting ACME data");
+	return rc == MDB_NOTFOUND ? CD_ENOTFOUND : db_write_error(txn, rc, "deleting ACME data");
 }
 
 int acme_store_foreach(db_t *db, MDB_txn *txn, acme_store_kind_t kind, acme_store_cb cb, void *ctx)

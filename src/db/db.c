@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "common/error.h"
+#include "common/file_perms.h"
 #include "common/log.h"
 #include "dns/wire.h"
 
@@ -26,14 +27,81 @@ int db_error(int rc, const char *what)
 		return CD_EMAPFULL;
 	case ENOMEM:
 		return CD_ENOMEM;
-	case EIO:
 	case ENOSPC:
+		log_error("%s: no space left on the device holding the database (ENOSPC); nothing "
+		          "was written: free some space there and try again", what);
+		return CD_ENOSPC;
+	case EIO:
 		log_error("%s: %s", what, mdb_strerror(rc));
 		return CD_EIO;
 	default:
 		log_error("%s: %s", what, mdb_strerror(rc));
 		return CD_EDB;
 	}
+}
+
+void db_format_size(size_t bytes, char *buf, size_t len)
+{
+	if (bytes >= ((size_t)1 << 30) && bytes % ((size_t)1 << 30) == 0) {
+		snprintf(buf, len, "%zu GiB", bytes >> 30);
+	} else if (bytes >= ((size_t)1 << 20) && bytes % ((size_t)1 << 20) == 0) {
+		snprintf(buf, len, "%zu MiB", bytes >> 20);
+	} else {
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (1 << 20));
+	}
+}
+
+/* A --map-size argument for twice the given size, rounded up to whole MiB. */
+static void suggest_map_size(size_t bytes, char *buf, size_t len)
+{
+	size_t mib = ((bytes + ((size_t)1 << 20) - 1) >> 20) * 2;
+	if (mib >= 1024 && mib % 1024 == 0) {
+		snprintf(buf, len, "%zuG", mib / 1024);
+	} else {
+		snprintf(buf, len, "%zuM", mib);
+	}
+}
+
+/* The one message for a full map: which database, how big its map is, how to grow it. */
+static int map_full(MDB_env *env, const char *what)
+{
+	MDB_envinfo info;
+	const char *path = "?";
+	char size[32], bigger[32];
+	mdb_env_info(env, &info);
+	mdb_env_get_path(env, &path);
+	db_format_size(info.me_mapsize, size, sizeof(size));
+	suggest_map_size(info.me_mapsize, bigger, sizeof(bigger));
+	log_error("%s: the database %s is full: its map of %s is used up and nothing was written. "
+	          "Grow it: restart certdnsd with --map-size %s (the database keeps the new size, "
+	          "certdnsctl then uses it too), or, while certdnsd is stopped, give certdnsctl "
+	          "--map-size %s; see 'When the database is full' in doc/hosting.md",
+	          what, path, size, bigger, bigger);
+	return CD_EMAPFULL;
+}
+
+int db_write_error(MDB_txn *txn, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL && txn != NULL) {
+		return map_full(mdb_txn_env(txn), what);
+	}
+	return db_error(rc, what);
+}
+
+int db_map_usage(db_t *db, size_t *map_size, size_t *used)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int rc = mdb_env_info(db->env, &info);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_env_stat(db->env, &st);
+	}
+	if (rc != MDB_SUCCESS) {
+		return db_error(rc, "reading the database map size");
+	}
+	*map_size = info.me_mapsize;
+	*used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	return CD_OK;
 }
 
 static int db_check_format(db_t *db, MDB_txn *txn, bool writable)
@@ -50,7 +118,8 @@ static int db_check_format(db_t *db, MDB_txn *txn, bool writable)
 		wire_write_u32(buf, DB_FORMAT_VERSION);
 		val.mv_size = sizeof(buf);
 		val.mv_data = buf;
-		return db_error(mdb_put(txn, db->meta, &key, &val, 0), "writing database format");
+		return db_write_error(txn, mdb_put(txn, db->meta, &key, &val, 0),
+		                      "writing database format");
 	}
 	if (rc != MDB_SUCCESS) {
 		return db_error(rc, "reading database format");
@@ -64,6 +133,47 @@ static int db_check_format(db_t *db, MDB_txn *txn, bool writable)
 	return CD_OK;
 }
 
+/*
+ * The directory, its LMDB files and the master key (certs/vault.h), those that
+ * exist, must be safe to trust (common/file_perms.h): checked at every open, so
+ * a loose mode is reported at once, not when a key is first needed.
+ */
+static int db_check_files(const char *dir, const struct stat *dir_st)
+{
+	int ret = file_perms_check_dir(dir, dir_st);
+	static const struct {
+		const char *name;
+		file_perms_kind_t kind;
+	} files[] = {
+		{ "data.mdb", FILE_PERMS_DATA },
+		{ "lock.mdb", FILE_PERMS_LOCK },
+		{ "master.key", FILE_PERMS_SECRET },
+	};
+	for (size_t i = 0; ret == CD_OK && i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[4200];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		if (lstat(path, &st) == 0) {
+			ret = file_perms_check_file(path, &st, dir_st, files[i].kind);
+		} else if (errno != ENOENT) {
+			log_error("%s: %s", path, strerror(errno));
+			ret = CD_EIO;
+		}
+	}
+	return ret;
+}
+
+/* LMDB writes the map size into the meta page of a commit that changed
+ * something: rewriting the format record (same value) is that change. */
+static int db_record_map_size(db_t *db, MDB_txn *txn)
+{
+	uint8_t buf[4];
+	wire_write_u32(buf, DB_FORMAT_VERSION);
+	MDB_val key = { .mv_size = 6, .mv_data = "format" };
+	MDB_val val = { .mv_size = sizeof(buf), .mv_data = buf };
+	return db_write_error(txn, mdb_put(txn, db->meta, &key, &val, 0), "recording the map size");
+}
+
 int db_open(db_t **out, const char *dir, const db_options_t *opts)
 {
 	db_options_t defaults = { 0 };
@@ -74,14 +184,18 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 		log_error("cannot create database directory %s: %s", dir, strerror(errno));
 		return CD_EIO;
 	}
-	struct stat st;
-	if (stat(dir, &st) != 0) {
+	struct stat dir_st, st;
+	if (stat(dir, &dir_st) != 0) {
 		log_error("database directory %s: %s", dir, strerror(errno));
 		return CD_EIO;
 	}
-	if (!S_ISDIR(st.st_mode)) {
+	if (!S_ISDIR(dir_st.st_mode)) {
 		log_error("database directory %s: not a directory", dir);
 		return CD_EIO;
+	}
+	int ret = db_check_files(dir, &dir_st);
+	if (ret != CD_OK) {
+		return ret;
 	}
 
 	db_t *db = calloc(1, sizeof(*db));
@@ -89,7 +203,7 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 		free(db);
 		return CD_ENOMEM;
 	}
-	int ret = CD_EDB;
+	ret = CD_EDB;
 	MDB_txn *txn = NULL;
 	int rc = mdb_env_create(&db->env);
 	if (rc != MDB_SUCCESS) {
@@ -100,23 +214,51 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 	if (opts->max_readers > 0) {
 		mdb_env_set_maxreaders(db->env, opts->max_readers);
 	}
-	/* A new database gets the default map; an existing one keeps the size it
-	 * records unless the caller asks for another (grow with --map-size). */
+	/* A new database gets the default map (or the size asked for); an existing
+	 * one keeps the size it records, grown below when a larger one is asked for. */
 	char data_path[4096];
 	snprintf(data_path, sizeof(data_path), "%s/data.mdb", dir);
-	if (opts->map_size != 0) {
-		mdb_env_set_mapsize(db->env, opts->map_size);
-	} else if (stat(data_path, &st) != 0) {
-		mdb_env_set_mapsize(db->env, DB_DEFAULT_MAP_SIZE);
+	if (stat(data_path, &st) != 0) {
+		mdb_env_set_mapsize(db->env, opts->map_size != 0 ? opts->map_size : DB_DEFAULT_MAP_SIZE);
 	}
 	/* NOTLS: read transactions belong to their owner, not to the thread, so a
 	 * worker can hold its per-batch reader and a long zone-transfer reader. */
 	unsigned flags = MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0);
+	/* Root opening another user's database does it as that user: the files it
+	 * creates then belong to the user certdnsd runs as (see common/file_perms.h). */
+	file_perms_identity_t saved;
+	ret = file_perms_act_as_owner(&dir_st, &saved);
+	if (ret != CD_OK) {
+		goto fail;
+	}
 	rc = mdb_env_open(db->env, dir, flags, 0600);
+	file_perms_restore(&saved);
+	ret = CD_EDB;
 	if (rc != MDB_SUCCESS) {
-		log_error("cannot open database %s: %s", dir, mdb_strerror(rc));
+		if (rc == EACCES && saved.switched) {
+			char owner[64];
+			log_error("cannot open database %s as its owner %s: %s (is a parent directory "
+			          "closed to %s?)", dir, file_perms_user_name(dir_st.st_uid, owner,
+			          sizeof(owner)), mdb_strerror(rc), owner);
+		} else {
+			log_error("cannot open database %s: %s", dir, mdb_strerror(rc));
+		}
 		ret = (rc == EACCES || rc == ENOENT) ? CD_EIO : CD_EDB;
 		goto fail;
+	}
+	/* Grow, never shrink: a smaller map than the data's would not open for the
+	 * other processes.  The size is recorded at the commit below, so certdnsd
+	 * and certdnsctl started later use it without being told. */
+	bool grown = false;
+	MDB_envinfo info;
+	if (!opts->read_only && opts->map_size != 0 && mdb_env_info(db->env, &info) == MDB_SUCCESS &&
+	    opts->map_size > info.me_mapsize) {
+		rc = mdb_env_set_mapsize(db->env, opts->map_size);
+		if (rc != MDB_SUCCESS) {
+			ret = db_error(rc, "growing the database map");
+			goto fail;
+		}
+		grown = true;
 	}
 	int dead = 0;
 	mdb_reader_check(db->env, &dead);   /* slots left by crashed processes pin old pages */
@@ -147,6 +289,9 @@ int db_open(db_t **out, const char *dir, const db_options_t *opts)
 		goto fail;
 	}
 	ret = db_check_format(db, txn, !opts->read_only);
+	if (ret == CD_OK && grown) {
+		ret = db_record_map_size(db, txn);
+	}
 	if (ret != CD_OK) {
 		goto fail;
 	}
@@ -187,7 +332,11 @@ int db_write_begin(db_t *db, MDB_txn **txn)
 
 int db_write_commit(MDB_txn *txn)
 {
-	return db_error(mdb_txn_commit(txn), "committing transaction");
+	MDB_env *env = mdb_txn_env(txn);
+	int rc = mdb_txn_commit(txn);
+	/* Saving the free list at commit can fill the map too. */
+	return rc == MDB_MAP_FULL ? map_full(env, "committing transaction")
+	                          : db_error(rc, "committing transaction");
 }
 
 int db_read_begin(db_t *db, MDB_txn **txn)
@@ -212,7 +361,7 @@ int db_alloc_zone_id(db_t *db, MDB_txn *txn, uint32_t *id)
 	val.mv_data = buf;
 	rc = mdb_put(txn, db->meta, &key, &val, 0);
 	if (rc != MDB_SUCCESS) {
-		return db_error(rc, "writing zone id counter");
+		return db_write_error(txn, rc, "writing zone id counter");
 	}
 	*id = next;
 	return CD_OK;

@@ -42,15 +42,19 @@ typedef struct db {
 } db_t;
 
 typedef struct {
-	size_t map_size;    /* 0: the size the database records (DB_DEFAULT_MAP_SIZE when new) */
+	size_t map_size;    /* 0: the size the database records (DB_DEFAULT_MAP_SIZE when new);
+	                       larger than that: grow the map and record the new size */
 	bool read_only;     /* open without creating; writes fail */
 	unsigned max_readers; /* 0: LMDB default (126) */
 } db_options_t;
 
 /*
  * Opens (creating when needed, unless read_only) the database in directory dir.
+ * The directory and its LMDB files must pass the owner and mode checks of
+ * common/file_perms.h; root opens another user's database as that user.
  * Returns 0, or:
  *   CD_EIO      dir missing and not creatable, or not accessible (logged with errno)
+ *   CD_EPERM    dir or an LMDB file has an unsafe owner or mode (logged, with the fix)
  *   CD_EVERSION the database was written by an incompatible certdns version
  *   CD_EDB      any other LMDB error (logged)
  *   CD_ENOMEM
@@ -65,15 +69,32 @@ int db_write_begin(db_t *db, MDB_txn **txn);
 
 /*
  * Commits a write transaction (txn is freed in every case).
- * Returns 0, CD_EMAPFULL when the map is full (nothing was written), CD_EIO, CD_EDB.
+ * Returns 0, or (nothing was written, the reason logged):
+ *   CD_EMAPFULL the map is full (logged with the database, its map size and how to grow it)
+ *   CD_ENOSPC   the device holding the database is full
+ *   CD_EIO, CD_EDB
  */
 int db_write_commit(MDB_txn *txn);
 
 /* Begins a read-only transaction.  Returns 0 or CD_EDB. */
 int db_read_begin(db_t *db, MDB_txn **txn);
 
-/* Maps an LMDB return code onto CD_E* (MDB_MAP_FULL -> CD_EMAPFULL, ...) and logs it with what. */
+/* Maps an LMDB return code onto CD_E* (MDB_MAP_FULL -> CD_EMAPFULL, ENOSPC -> CD_ENOSPC, ...)
+ * and logs it with what. */
 int db_error(int mdb_rc, const char *what);
+
+/*
+ * db_error for the return code of a write in txn (mdb_put, mdb_del, cursor
+ * puts and deletes): a full map is logged with the database's path, its map
+ * size and how to grow it (--map-size; doc/hosting.md).  Returns as db_error.
+ */
+int db_write_error(MDB_txn *txn, int mdb_rc, const char *what);
+
+/* The map size and the bytes in use (up to the last page written).  Returns 0 or CD_EDB. */
+int db_map_usage(db_t *db, size_t *map_size, size_t *used);
+
+/* "64 MiB", "4 GiB", "1.5 MiB": a size for messages. */
+void db_format_size(size_t bytes, char *buf, size_t len);
 
 /* Next unused zone id (monotonic, never reused).  Returns 0 or CD_EDB. */
 int db_alloc_zone_id(db_t *db, MDB_txn *txn, uint32_t *id);

@@ -64,7 +64,7 @@ int journal_append(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *valu
 			rc = mdb_cursor_del(cur, 0);
 			if (rc != MDB_SUCCESS) {
 				mdb_cursor_close(cur);
-				return db_error(rc, "trimming journal");
+				return db_write_error(txn, rc, "trimming journal");
 			}
 			first++;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
@@ -74,7 +74,7 @@ int journal_append(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *valu
 	make_key(key, zone_id, next);
 	k = (MDB_val){ .mv_size = 12, .mv_data = key };
 	v = (MDB_val){ .mv_size = len, .mv_data = (void *)value };
-	return db_error(mdb_put(txn, db->journal, &k, &v, 0), "writing journal");
+	return db_write_error(txn, mdb_put(txn, db->journal, &k, &v, 0), "writing journal");
 }
 
 int journal_delete_zone(db_t *db, MDB_txn *txn, uint32_t zone_id)
@@ -96,7 +96,7 @@ int journal_delete_zone(db_t *db, MDB_txn *txn, uint32_t zone_id)
 	}
 	mdb_cursor_close(cur);
 	return (rc == MDB_SUCCESS || rc == MDB_NOTFOUND || rc == EINVAL)
-	       ? CD_OK : db_error(rc, "deleting journal");
+	       ? CD_OK : db_write_error(txn, rc, "deleting journal");
 }
 
 int journal_walk_from(db_t *db, MDB_txn *txn, uint32_t zone_id, uint32_t from,

@@ -77,7 +77,7 @@ int tsig_store_put(db_t *db, MDB_txn *txn, const tsig_key_t *key)
 	MDB_val mv = { .mv_size = strlen(text), .mv_data = text };
 	int rc = mdb_put(txn, db->tsig, &mk, &mv, 0);
 	free(text);
-	return db_error(rc, "writing TSIG key");
+	return db_write_error(txn, rc, "writing TSIG key");
 }
 
 int tsig_store_get(db_t *db, MDB_txn *txn, const char *name, tsig_key_t *key)
@@ -107,7 +107,7 @@ int tsig_store_delete(db_t *db, MDB_txn *txn, const char *name)
 	if (rc == MDB_NOTFOUND) {
 		return CD_ENOTFOUND;
 	}
-	return db_error(rc, "deleting TSIG key");
+	return db_write_error(txn, rc, "deleting TSIG key");
 }
 
 int tsig_store_foreach(db_t *db, MDB_txn *txn, tsig_store_cb cb, void *ctx)

@@ -488,7 +488,7 @@ static int walk_zone(zone_builder_t *zb, walk_t *w, MDB_cursor *cursor, uint32_t
 			MDB_val v = { .mv_size = w->value_len, .mv_data = w->value };
 			int rc = mdb_cursor_put(cursor, &k, &v, MDB_APPEND);
 			if (rc != MDB_SUCCESS) {
-				return db_error(rc, "writing zone data");
+				return db_write_error(mdb_cursor_txn(cursor), rc, "writing zone data");
 			}
 			if (zb->progress != NULL && (*names & 0x3FFF) == 0) {
 				zb->progress(zb->progress_ctx, end, zb->count);

@@ -38,7 +38,7 @@ static int store_json(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const json_t *obj
 	MDB_val val = { .mv_size = strlen(text), .mv_data = text };
 	int rc = mdb_put(txn, dbi, key, &val, 0);
 	free(text);
-	return db_error(rc, what);
+	return db_write_error(txn, rc, what);
 }
 
 json_t *zone_conf_get(db_t *db, MDB_txn *txn, const uint8_t *apex)
@@ -60,7 +60,7 @@ int zone_conf_delete(db_t *db, MDB_txn *txn, const uint8_t *apex)
 	uint8_t kbuf[1 + DNAME_KEY_MAX];
 	MDB_val key = { .mv_size = zone_store_key(apex, kbuf), .mv_data = kbuf };
 	int rc = mdb_del(txn, db->conf, &key, NULL);
-	return rc == MDB_NOTFOUND ? CD_OK : db_error(rc, "deleting zone configuration");
+	return rc == MDB_NOTFOUND ? CD_OK : db_write_error(txn, rc, "deleting zone configuration");
 }
 
 /* "settings" cannot collide with zone keys, which start with 0x00. */

@@ -455,10 +455,10 @@ static int put_value(db_t *db, MDB_txn *txn, uint32_t zone_id, const uint8_t *re
 	MDB_val k = { .mv_size = 4 + rel_len, .mv_data = key };
 	if (value == NULL) {
 		int rc = mdb_del(txn, db->names, &k, NULL);
-		return rc == MDB_NOTFOUND ? CD_OK : db_error(rc, "deleting a name");
+		return rc == MDB_NOTFOUND ? CD_OK : db_write_error(txn, rc, "deleting a name");
 	}
 	MDB_val v = { .mv_size = len, .mv_data = (void *)value };
-	return db_error(mdb_put(txn, db->names, &k, &v, 0), "writing a name");
+	return db_write_error(txn, mdb_put(txn, db->names, &k, &v, 0), "writing a name");
 }
 
 /* The owner of a DNAME above rel (RFC 6672 2.4: nothing may live below it), or false. */
@@ -617,7 +617,7 @@ static int set_flags(zone_edit_t *ze, db_t *db, MDB_txn *txn, uint32_t zone_id,
 		validate_node(ze, &node, rel_len == 0, 0, why);
 	}
 	free(copy);
-	return db_error(rc, "writing zone data");
+	return db_write_error(txn, rc, "writing zone data");
 }
 
 /*

@@ -41,7 +41,7 @@ int zone_store_put_record(db_t *db, MDB_txn *txn, const uint8_t *apex, uint32_t 
 		.mv_size = zone_record_encode(vbuf, id, serial, apex, (size_t)apex_len, acl, acl_count),
 		.mv_data = vbuf,
 	};
-	return db_error(mdb_put(txn, db->zones, &key, &val, 0), "writing zone record");
+	return db_write_error(txn, mdb_put(txn, db->zones, &key, &val, 0), "writing zone record");
 }
 
 int zone_store_delete_nodes(db_t *db, MDB_txn *txn, uint32_t id)
@@ -68,7 +68,7 @@ int zone_store_delete_nodes(db_t *db, MDB_txn *txn, uint32_t id)
 		/* EINVAL: the cursor ran off the end after the last deletion */
 		return CD_OK;
 	}
-	return db_error(rc, "deleting zone data");
+	return db_write_error(txn, rc, "deleting zone data");
 }
 
 int zone_store_delete(db_t *db, MDB_txn *txn, const uint8_t *apex)
@@ -83,7 +83,7 @@ int zone_store_delete(db_t *db, MDB_txn *txn, const uint8_t *apex)
 	MDB_val key = { .mv_size = zone_store_key(apex, kbuf), .mv_data = kbuf };
 	int rc = mdb_del(txn, db->zones, &key, NULL);
 	if (rc != MDB_SUCCESS) {
-		return db_error(rc, "deleting zone record");
+		return db_write_error(txn, rc, "deleting zone record");
 	}
 	ret = zone_store_delete_nodes(db, txn, id);
 	if (ret == CD_OK) {

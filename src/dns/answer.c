@@ -414,6 +414,9 @@ static step_t resolve_in_zone(answer_t *a, located_t *loc, const uint8_t *name,
 	node_t wild;
 	node_lookup_t w = get_node(a, loc, encloser + 2, &wild);
 	if (w == NODE_LOOKUP_FOUND && !node_is_empty(&wild)) {
+		if (a->opts->info != NULL && a->opts->info->wildcard == NULL) {
+			a->opts->info->wildcard = wild.owner;   /* for rate limiting: one bucket per wildcard */
+		}
 		return answer_from_node(a, loc, &wild, name, owner_offset);
 	}
 	if (w != NODE_LOOKUP_NONE) {
@@ -508,6 +511,9 @@ size_t answer_query(db_reader_t *reader, const uint8_t *pkt, const dns_query_t *
 	a->aa = false;
 	a->failed = false;
 	a->synth_used = 0;
+	if (opts->info != NULL) {
+		opts->info->wildcard = NULL;
+	}
 	size_t limit = 65535;
 	if (!opts->tcp) {
 		size_t client = q->has_edns ? q->edns_payload : 512;

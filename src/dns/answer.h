@@ -16,9 +16,16 @@
 #define ANSWER_DEFAULT_UDP_PAYLOAD 1232   /* what we advertise and cap UDP answers at */
 #define ANSWER_CNAME_CHAIN_MAX 12
 
+/* What response rate limiting needs to know about an answer beyond its bytes. */
+typedef struct {
+	const uint8_t *wildcard;   /* owner of the wildcard that synthesized the answer, or NULL;
+	                              valid until the reader's snapshot is reset */
+} answer_info_t;
+
 typedef struct {
 	bool tcp;                /* TCP: no size cap but 65535, ANY answered in full */
 	uint16_t udp_payload;    /* our maximum UDP response (>= 512) */
+	answer_info_t *info;     /* when not NULL, filled in by every answer_query */
 } answer_opts_t;
 
 /*

@@ -54,6 +54,36 @@ static query_verdict_t formerr(dns_query_t *q)
 	return QUERY_ERROR;
 }
 
+/*
+ * Walks the options of an OPT record and keeps the COOKIE option.  False when
+ * an option runs past the record, or a COOKIE is neither a client cookie alone
+ * (8 bytes) nor one with a server cookie of 8-32 bytes (RFC 7873 5.2.2).
+ */
+static bool parse_edns_options(dns_query_t *q, const uint8_t *opt, size_t len)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		if (len - pos < 4) {
+			return false;
+		}
+		uint16_t code = wire_read_u16(opt + pos);
+		uint16_t olen = wire_read_u16(opt + pos + 2);
+		pos += 4;
+		if (olen > len - pos) {
+			return false;
+		}
+		if (code == EDNS_OPTION_COOKIE && q->cookie == NULL) {
+			if (olen != COOKIE_CLIENT_SIZE && (olen < 16 || olen > 40)) {
+				return false;
+			}
+			q->cookie = opt + pos;
+			q->cookie_len = (uint8_t)olen;
+		}
+		pos += olen;
+	}
+	return true;
+}
+
 /* Skips one question entry (name possibly compressed, type, class). */
 static bool skip_question(const uint8_t *pkt, size_t len, size_t *pos)
 {
@@ -134,6 +164,9 @@ query_verdict_t query_parse(const uint8_t *pkt, size_t len, dns_query_t *q)
 			q->edns_payload = payload < 512 ? 512 : payload;
 			q->edns_version = rr[5];
 			q->edns_do = (rr[6] & 0x80) != 0;
+			if (!parse_edns_options(q, rr + 10, wire_read_u16(rr + 8))) {
+				return formerr(q);
+			}
 		} else if (type == DNS_TYPE_TSIG) {
 			q->tsig = pkt + rr_start;
 		}
@@ -143,6 +176,13 @@ query_verdict_t query_parse(const uint8_t *pkt, size_t len, dns_query_t *q)
 	}
 	if (q->opcode != DNS_OPCODE_QUERY && q->opcode != DNS_OPCODE_NOTIFY) {
 		q->rcode = DNS_RCODE_NOTIMP;
+		return QUERY_ERROR;
+	}
+	if (qdcount == 0 && q->cookie != NULL && q->opcode == DNS_OPCODE_QUERY &&
+	    q->edns_version == 0) {
+		/* Asking only for a server cookie (RFC 7873 5.4): an empty NOERROR
+		 * answer, to which the caller adds the cookie. */
+		q->rcode = DNS_RCODE_NOERROR;
 		return QUERY_ERROR;
 	}
 	if (qdcount != 1) {

@@ -9,9 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define EDNS_OPTION_COOKIE 10
+#define COOKIE_CLIENT_SIZE 8
+/* Room a COOKIE option takes in our answers: option code and length, the
+ * client cookie and our 16-byte server cookie (RFC 9018).  Answers to a query
+ * with a cookie keep it free (response.c), so the option fits under the limit. */
+#define EDNS_COOKIE_ANSWER_SIZE (4 + COOKIE_CLIENT_SIZE + 16)
+
 typedef enum {
 	QUERY_OK = 0,        /* answer it */
-	QUERY_ERROR,         /* answer with q->rcode (FORMERR, NOTIMP, BADVERS) */
+	QUERY_ERROR,         /* answer with q->rcode (FORMERR, NOTIMP, BADVERS; NOERROR to a
+	                        query with no question but a COOKIE, RFC 7873 5.4) */
 	QUERY_DROP,          /* do not answer: no header, or a response packet */
 } query_verdict_t;
 
@@ -31,6 +39,8 @@ typedef struct {
 	bool edns_do;
 	uint16_t rcode;           /* with QUERY_ERROR: the (possibly extended) rcode */
 	const uint8_t *tsig;      /* start of a TSIG RR in the additional section, or NULL */
+	const uint8_t *cookie;    /* data of the EDNS COOKIE option (RFC 7873), or NULL */
+	uint8_t cookie_len;       /* 8 (client cookie only) or 16-40 (with a server cookie) */
 } dns_query_t;
 
 /* Parses pkt[0..len).  Fills q as far as it could parse; see query_verdict_t. */

@@ -138,7 +138,8 @@ void resp_init(resp_t *r, uint8_t *buf, size_t limit, const uint8_t *query, cons
 		remember_name(r, DNS_HEADER_SIZE);
 	}
 	if (q->has_edns) {
-		r->reserve = EDNS_OPT_SIZE;
+		/* Room for the OPT record, and for the cookie the server adds to it. */
+		r->reserve = EDNS_OPT_SIZE + (q->cookie != NULL ? EDNS_COOKIE_ANSWER_SIZE : 0);
 	}
 }
 

@@ -93,6 +93,9 @@ static size_t sign(tsig_ctx_t *tc, uint8_t *buf, size_t len, size_t cap, bool ti
 	if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK) {
 		return 0;
 	}
+	/* A TSIG the message carries already is replaced: ldns would sign over it. */
+	ldns_rr_free(ldns_pkt_tsig(pkt));
+	ldns_pkt_set_tsig(pkt, NULL);
 	size_t out_len = 0;
 	uint8_t *out = NULL;
 	ldns_rdf *prev = NULL;

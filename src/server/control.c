@@ -16,10 +16,10 @@
 #include "db/tsig_store.h"
 #include "db/zone_conf.h"
 #include "dns/dname.h"
+#include "server/control_proto.h"
 #include "server/notify.h"
 #include "server/xfr_in.h"
 
-#define CONTROL_REQUEST_MAX 4096
 #define CONTROL_WATCH_MS 2000
 
 typedef struct follow {
@@ -110,37 +110,33 @@ static void reply(client_t *cl, json_t *obj)
 	}
 }
 
-static void handle_request(client_t *cl, const char *line)
+static void handle_request(client_t *cl, const char *line, size_t len)
 {
 	control_t *c = cl->control;
-	json_error_t err;
-	json_t *req = json_loads(line, 0, &err);
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	control_request_t req;
+	const char *error;
 	json_t *out;
-	if (cmd == NULL) {
-		out = json_pack("{s:b, s:s}", "ok", 0, "error", "a request is {\"cmd\": ...}");
-	} else if (strcmp(cmd, "status") == 0) {
+	if (control_request_parse(line, len, &req, &error) != CD_OK) {
+		out = json_pack("{s:b, s:s}", "ok", 0, "error", error);
+	} else if (req.cmd == CONTROL_CMD_STATUS) {
 		out = c->status(c->status_ctx);
 		if (out != NULL && c->notifier != NULL) {
 			json_object_set_new(out, "notify_pending",
 			                    json_integer(notifier_pending(c->notifier)));
 		}
-	} else if (strcmp(cmd, "acme-wake") == 0) {
+	} else if (req.cmd == CONTROL_CMD_ACME_WAKE) {
 		pthread_mutex_lock(&c->acme_lock);
 		if (c->acme_wake != NULL) {
 			c->acme_wake(c->acme_ctx);
 		}
 		pthread_mutex_unlock(&c->acme_lock);
 		out = json_pack("{s:b}", "ok", 1);
-	} else if (strcmp(cmd, "zone-changed") == 0) {
+	} else {   /* zone-changed: every zone's serial is compared, whichever it names */
 		if (c->notifier != NULL) {
 			notifier_check(c->notifier);
 		}
 		out = json_pack("{s:b}", "ok", 1);
-	} else {
-		out = json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
 	}
-	json_decref(req);
 	reply(cl, out);
 }
 
@@ -161,12 +157,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	cl->len += (size_t)nread;
-	cl->buf[cl->len] = '\0';
-	char *nl = strchr(cl->buf, '\n');
-	if (nl != NULL) {
-		*nl = '\0';
+	long end = control_request_end(cl->buf, cl->len);
+	if (end >= 0) {
 		uv_read_stop(stream);
-		handle_request(cl, cl->buf);
+		handle_request(cl, cl->buf, (size_t)end);
 	} else if (cl->len >= sizeof(cl->buf) - 1) {
 		uv_close((uv_handle_t *)&cl->pipe, on_client_closed);   /* request too long */
 	}
@@ -388,6 +382,7 @@ static void on_stop(uv_async_t *handle)
 static void control_main(void *arg)
 {
 	control_t *c = arg;
+	pthread_setname_np(pthread_self(), "cdns-control");
 	/* Announce changes made while we were down (see notify.h), catch up with primaries. */
 	if (c->notifier != NULL) {
 		notifier_check(c->notifier);
@@ -446,8 +441,10 @@ int control_start(db_t *db, const char *db_dir, control_status_cb status, void *
 	uv_pipe_init(&c->loop, &c->server, 0);
 	c->server.data = c;
 	int rc = uv_pipe_bind(&c->server, c->path);
+	if (rc == 0 && chmod(c->path, 0600) != 0) {   /* only our user may drive the daemon */
+		rc = -errno;   /* libuv's codes are negated errno values on Unix */
+	}
 	if (rc == 0) {
-		chmod(c->path, 0600);
 		rc = uv_listen((uv_stream_t *)&c->server, 16, on_connection);
 	}
 	if (rc != 0) {

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "db/zone_store.h"
 #include "dns/wire.h"
 #include "acme/engine.h"
+#include "server/conn_limit.h"
 #include "server/control.h"
 #include "server/tcp.h"
 #include "server/udp.h"
@@ -153,6 +156,9 @@ static void on_stop(uv_async_t *handle)
 static void worker_main(void *arg)
 {
 	worker_t *w = arg;
+	char name[16];   /* what top -H and perf show: one name per worker */
+	snprintf(name, sizeof(name), "cdns-worker-%u", w->index);
+	pthread_setname_np(pthread_self(), name);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
@@ -175,6 +181,17 @@ static int worker_init(worker_t *w, const server_config_t *cfg, unsigned index)
 	if (ret != CD_OK) {
 		return ret;
 	}
+	w->udp_opts.info = &w->udp_info;
+	if (cfg->rrl.rate > 0) {
+		rrl_config_t rrl = cfg->rrl;
+		rrl.workers = cfg->workers;   /* SO_REUSEPORT spreads a network over the workers */
+		ret = rrl_create(&rrl, &w->rrl);
+		if (ret != CD_OK) {
+			log_error("worker %u: cannot create the rate limiting table: %s", index,
+			          cd_strerror(ret));
+			return ret;
+		}
+	}
 	for (unsigned i = 0; i < cfg->listen_count; i++) {
 		ret = udp_endpoint_start(w, &cfg->listen[i], &w->udp[i]);
 		if (ret == CD_OK) {
@@ -195,6 +212,7 @@ static void worker_destroy(worker_t *w)
 		log_warning("worker %u: event loop still had handles at shutdown", w->index);
 	}
 	db_reader_destroy(&w->reader);
+	rrl_destroy(w->rrl);
 }
 
 typedef struct {
@@ -221,10 +239,13 @@ static int count_zone(void *ctx, const zone_record_t *zone)
 static json_t *server_status(void *ctx)
 {
 	server_t *s = ctx;
-	uint64_t udp = 0, tcp = 0, dropped = 0;
+	uint64_t udp = 0, tcp = 0, dropped = 0, rrl_dropped = 0, rrl_slipped = 0, tcp_refused = 0;
 	uint64_t rcodes[24] = { 0 };
 	for (unsigned i = 0; i < s->count; i++) {
 		worker_stats_t *st = &s->workers[i].stats;
+		rrl_dropped += atomic_load_explicit(&st->rrl_dropped, memory_order_relaxed);
+		rrl_slipped += atomic_load_explicit(&st->rrl_slipped, memory_order_relaxed);
+		tcp_refused += atomic_load_explicit(&st->tcp_source_refused, memory_order_relaxed);
 		udp += atomic_load_explicit(&st->udp_queries, memory_order_relaxed);
 		tcp += atomic_load_explicit(&st->tcp_queries, memory_order_relaxed);
 		dropped += atomic_load_explicit(&st->dropped, memory_order_relaxed);
@@ -248,12 +269,16 @@ static json_t *server_status(void *ctx)
 	for (unsigned i = 0; i < s->cfg->listen_count; i++) {
 		json_array_append_new(listen, json_string(s->cfg->listen[i].text));
 	}
-	return json_pack("{s:b, s:s, s:I, s:i, s:o, s:I, s:{s:I, s:I}, s:o, s:I}",
+	json_t *limits = json_pack("{s:i, s:I, s:I, s:I}", "rrl_rate", (int)s->cfg->rrl.rate,
+	                           "rrl_dropped", (json_int_t)rrl_dropped,
+	                           "rrl_slipped", (json_int_t)rrl_slipped,
+	                           "tcp_refused_per_source", (json_int_t)tcp_refused);
+	return json_pack("{s:b, s:s, s:I, s:i, s:o, s:I, s:{s:I, s:I}, s:o, s:I, s:o}",
 	                 "running", 1, "version", PACKAGE_VERSION,
 	                 "uptime_seconds", (json_int_t)((uv_hrtime() - s->started) / 1000000000u),
 	                 "workers", (int)s->count, "listen", listen, "zones", (json_int_t)zones,
 	                 "queries", "udp", (json_int_t)udp, "tcp", (json_int_t)tcp,
-	                 "rcodes", rc, "dropped", (json_int_t)dropped);
+	                 "rcodes", rc, "dropped", (json_int_t)dropped, "limits", limits);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -269,18 +294,21 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 static void log_stats(server_t *s)
 {
-	uint64_t udp = 0, tcp = 0, nx = 0, refused = 0, dropped = 0;
+	uint64_t udp = 0, tcp = 0, nx = 0, refused = 0, dropped = 0, limited = 0;
 	for (unsigned i = 0; i < s->count; i++) {
 		worker_stats_t *st = &s->workers[i].stats;
+		limited += atomic_load_explicit(&st->rrl_dropped, memory_order_relaxed) +
+		           atomic_load_explicit(&st->rrl_slipped, memory_order_relaxed);
 		udp += atomic_load_explicit(&st->udp_queries, memory_order_relaxed);
 		tcp += atomic_load_explicit(&st->tcp_queries, memory_order_relaxed);
 		nx += atomic_load_explicit(&st->rcode[DNS_RCODE_NXDOMAIN], memory_order_relaxed);
 		refused += atomic_load_explicit(&st->rcode[DNS_RCODE_REFUSED], memory_order_relaxed);
 		dropped += atomic_load_explicit(&st->dropped, memory_order_relaxed);
 	}
-	log_info("served %llu UDP and %llu TCP queries (%llu NXDOMAIN, %llu REFUSED, %llu dropped)",
-	         (unsigned long long)udp, (unsigned long long)tcp, (unsigned long long)nx,
-	         (unsigned long long)refused, (unsigned long long)dropped);
+	log_info("served %llu UDP and %llu TCP queries (%llu NXDOMAIN, %llu REFUSED, %llu dropped, "
+	         "%llu rate-limited)", (unsigned long long)udp, (unsigned long long)tcp,
+	         (unsigned long long)nx, (unsigned long long)refused, (unsigned long long)dropped,
+	         (unsigned long long)limited);
 }
 
 static void wake_control(void *ctx)
@@ -333,14 +361,37 @@ int server_run(const server_config_t *cfg)
 		return CD_ENOMEM;
 	}
 	int ret = CD_OK;
+	conn_limit_t *conn_limit = NULL;
+	if (cfg->tcp_max_per_source > 0) {
+		ret = conn_limit_create(cfg->tcp_max_per_source,
+		                        (size_t)cfg->tcp_max_clients * cfg->workers, &conn_limit);
+		if (ret != CD_OK) {
+			log_error("cannot create the TCP per-source connection table: %s", cd_strerror(ret));
+			free(s.workers);
+			return ret;
+		}
+	}
 	unsigned initialised = 0;
 	for (; initialised < cfg->workers; initialised++) {
 		ret = worker_init(&s.workers[initialised], cfg, initialised);
+		s.workers[initialised].conn_limit = conn_limit;
 		if (ret != CD_OK) {
 			initialised++;
 			break;
 		}
 	}
+	if (ret == CD_OK && cfg->sockets_bound != NULL) {
+		ret = cfg->sockets_bound(cfg->sockets_bound_ctx);   /* e.g. drop root: before anything runs */
+	}
+	/* SIGINT and SIGTERM wait (blocked) until the main loop watches them: the
+	 * threads started below inherit the mask, so a signal that comes while the
+	 * daemon is still starting is handled as a clean shutdown, not the default
+	 * kill, and only the main thread ever takes them. */
+	sigset_t stop_signals, old_mask;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 	if (ret == CD_OK && cfg->db_dir != NULL) {
 		ret = control_start(cfg->db, cfg->db_dir, server_status, &s, &control);
 		for (unsigned i = 0; i < initialised; i++) {
@@ -385,6 +436,7 @@ int server_run(const server_config_t *cfg)
 		s.sigterm.data = &s;
 		uv_signal_start(&s.sigint, on_signal, SIGINT);
 		uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		for (unsigned i = 0; i < cfg->listen_count; i++) {
 			log_info("listening on %s (UDP and TCP), %u worker%s", cfg->listen[i].text,
 			         cfg->workers, cfg->workers == 1 ? "" : "s");
@@ -392,6 +444,7 @@ int server_run(const server_config_t *cfg)
 		uv_run(main_loop, UV_RUN_DEFAULT);
 		uv_loop_close(main_loop);
 	} else {
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 		stop_workers(&s, initialised, started);
 	}
 	for (unsigned i = 0; i < started; i++) {
@@ -409,5 +462,6 @@ int server_run(const server_config_t *cfg)
 		log_stats(&s);
 	}
 	free(s.workers);
+	conn_limit_destroy(conn_limit);   /* after the workers: their connections release into it */
 	return ret;
 }

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 #include "db/db.h"
+#include "dns/cookie.h"
+#include "server/rrl.h"
 
 #define SERVER_MAX_LISTEN 16
 
@@ -28,8 +30,16 @@ typedef struct {
 	uint16_t udp_payload;          /* largest UDP answer, advertised in EDNS */
 	unsigned tcp_idle_timeout_ms;  /* close idle TCP connections after this */
 	unsigned tcp_max_clients;      /* per worker */
+	unsigned tcp_max_per_source;   /* TCP connections per source address, all workers; 0: no cap */
+	rrl_config_t rrl;              /* UDP response rate limiting (rate 0: off; workers: ignored) */
+	cookie_secrets_t cookies;      /* DNS cookie server secrets (count >= 1) */
 	const char *acme_resolver;     /* resolver for the ACME engine's look-ups; NULL: resolv.conf */
 	bool acme;                     /* run the ACME engine */
+	/* Called once every listen socket is bound, before the control socket, the
+	 * ACME engine and the workers start: certdnsd drops root there.  Non-zero
+	 * (a CD_E* code) stops the start.  NULL: nothing to do. */
+	int (*sockets_bound)(void *ctx);
+	void *sockets_bound_ctx;
 } server_config_t;
 
 /* Parses "ADDR", "ADDR:PORT", "[V6]:PORT" (port 53 when absent).  Returns 0 or -1. */

@@ -2,15 +2,19 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "dns/cookie.h"
 #include "dns/query.h"
 #include "dns/tsig.h"
 #include "dns/wire.h"
+#include "server/conn_limit.h"
 #include "server/control.h"
 #include "server/notify_in.h"
+#include "server/tcp_framing.h"
 #include "server/xfr_out.h"
 
 #define TCP_BACKLOG 128
@@ -33,9 +37,9 @@ struct tcp_conn {
 	int open_handles;
 	bool reading;
 	bool closing;
+	bool source_counted;          /* holds one of its source's --tcp-max-per-source slots */
 	xfr_out_t *xfr;
-	size_t rlen;
-	uint8_t rbuf[2 + TCP_MSG_MAX];
+	tcp_framing_t rx;             /* last: on_connection clears everything before rx.buf */
 };
 
 typedef struct {
@@ -65,6 +69,9 @@ static void on_handle_closed(uv_handle_t *handle)
 		conn->next->prev = conn->prev;
 	}
 	w->conn_count--;
+	if (conn->source_counted) {
+		conn_limit_release(w->conn_limit, (const struct sockaddr *)&conn->peer);
+	}
 	xfr_out_free(conn->xfr);
 	free(conn);
 }
@@ -85,6 +92,13 @@ static void on_idle(uv_timer_t *timer)
 	conn_close(timer->data);
 }
 
+/*
+ * The deadline for the next complete message.  Only a complete message (or
+ * the resumption of reading once the client has taken its answers) restarts
+ * it, never a partial one: a client trickling bytes, or one that stops
+ * reading its answers (reading pauses once TCP_MAX_PENDING_WRITES wait), is
+ * cut off when it runs out.
+ */
 static void restart_idle_timer(tcp_conn_t *conn)
 {
 	uv_timer_start(&conn->idle, on_idle, conn->worker->cfg->tcp_idle_timeout_ms, 0);
@@ -234,6 +248,12 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 		rlen = answer_query(&w->reader, msg, &q, verdict, out, sizeof(out), &w->tcp_opts,
 		                    &rcode);
 		db_reader_reset(&w->reader);
+		if (q.cookie != NULL && rlen > 0) {
+			cookie_t cookie;
+			cookie_check(&w->cfg->cookies, &q, (const struct sockaddr *)&conn->peer,
+			             (uint32_t)time(NULL), &cookie);
+			rlen = cookie_put(&q, &cookie, out, rlen, sizeof(out));
+		}
 	}
 	if (rlen == 0) {
 		return true;
@@ -249,24 +269,20 @@ static bool handle_message(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 /* Answers every complete message in the buffer, in order (RFC 7766 6.2.1.1). */
 static void conn_process(tcp_conn_t *conn)
 {
-	size_t off = 0;
 	bool go_on = true;
-	while (go_on && !conn->closing && conn->xfr == NULL && conn->rlen - off >= 2) {
-		size_t mlen = wire_read_u16(conn->rbuf + off);
-		if (mlen == 0) {
+	while (go_on && !conn->closing && conn->xfr == NULL) {
+		const uint8_t *msg;
+		size_t mlen;
+		tcp_framing_result_t fr = tcp_framing_next(&conn->rx, &msg, &mlen);
+		if (fr == TCP_FRAMING_BAD_LENGTH) {
 			conn_close(conn);
 			return;
 		}
-		if (conn->rlen - off < 2 + mlen) {
+		if (fr == TCP_FRAMING_NEED_MORE) {
 			break;
 		}
 		restart_idle_timer(conn);
-		go_on = handle_message(conn, conn->rbuf + off + 2, mlen);
-		off += 2 + mlen;
-	}
-	if (off > 0 && !conn->closing) {
-		memmove(conn->rbuf, conn->rbuf + off, conn->rlen - off);
-		conn->rlen -= off;
+		go_on = handle_message(conn, msg, mlen);
 	}
 	if ((!go_on || conn->xfr != NULL) && conn->reading && !conn->closing) {
 		uv_read_stop((uv_stream_t *)&conn->handle);
@@ -278,8 +294,9 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
 	tcp_conn_t *conn = handle->data;
-	buf->base = (char *)conn->rbuf + conn->rlen;
-	buf->len = sizeof(conn->rbuf) - conn->rlen;
+	uint8_t *at;
+	buf->len = tcp_framing_space(&conn->rx, &at);   /* 0 (ENOBUFS: closed) only while paused */
+	buf->base = (char *)at;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -290,7 +307,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		conn_close(conn);   /* EOF or error */
 		return;
 	}
-	conn->rlen += (size_t)nread;
+	tcp_framing_received(&conn->rx, (size_t)nread);
 	conn_process(conn);
 }
 
@@ -319,7 +336,7 @@ static void on_connection(uv_stream_t *server, int status)
 	if (conn == NULL) {
 		return;
 	}
-	memset(conn, 0, offsetof(tcp_conn_t, rbuf));
+	memset(conn, 0, offsetof(tcp_conn_t, rx.buf));
 	conn->worker = w;
 	uv_tcp_init(&w->loop, &conn->handle);
 	uv_timer_init(&w->loop, &conn->idle);
@@ -341,7 +358,18 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	int namelen = sizeof(conn->peer);
-	uv_tcp_getpeername(&conn->handle, (struct sockaddr *)&conn->peer, &namelen);
+	if (uv_tcp_getpeername(&conn->handle, (struct sockaddr *)&conn->peer, &namelen) != 0) {
+		conn_close(conn);   /* already gone */
+		return;
+	}
+	if (w->conn_limit != NULL) {
+		if (!conn_limit_acquire(w->conn_limit, (const struct sockaddr *)&conn->peer)) {
+			atomic_fetch_add_explicit(&w->stats.tcp_source_refused, 1, memory_order_relaxed);
+			conn_close(conn);   /* the source holds --tcp-max-per-source connections already */
+			return;
+		}
+		conn->source_counted = true;
+	}
 	uv_tcp_nodelay(&conn->handle, 1);
 	conn_resume(conn);
 }

@@ -4,14 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "dns/cookie.h"
 #include "dns/query.h"
 #include "dns/wire.h"
 #include "server/control.h"
 #include "server/notify_in.h"
+#include "server/rrl.h"
 
 #define UDP_BATCH 64
 #define UDP_QUERY_MAX 4096        /* larger queries are truncated by the kernel and dropped */
@@ -31,11 +34,42 @@ struct udp_endpoint {
 	size_t out_size;
 };
 
+/*
+ * Adds the DNS cookie to an answer and applies rate limiting (a valid server
+ * cookie exempts).  Returns the length to send: len, more with a cookie, less
+ * when slipped, 0 when dropped.
+ */
+static size_t cookie_and_limit(worker_t *w, const struct sockaddr *peer, const dns_query_t *q,
+                               uint8_t *out, size_t len, size_t cap, uint16_t rcode,
+                               uint32_t now, uint64_t now_ms)
+{
+	cookie_t cookie = { .verdict = COOKIE_NONE };
+	if (q->cookie != NULL) {
+		cookie_check(&w->cfg->cookies, q, peer, now, &cookie);
+		len = cookie_put(q, &cookie, out, len, cap);
+	}
+	if (w->rrl == NULL || cookie.verdict == COOKIE_VALID) {
+		return len;
+	}
+	switch (rrl_charge(w->rrl, peer, q, out, len, rcode, w->udp_info.wildcard, now_ms)) {
+	case RRL_DROP:
+		atomic_fetch_add_explicit(&w->stats.rrl_dropped, 1, memory_order_relaxed);
+		return 0;
+	case RRL_SLIP:
+		atomic_fetch_add_explicit(&w->stats.rrl_slipped, 1, memory_order_relaxed);
+		return rrl_slip(out, len, cookie.verdict != COOKIE_NONE);
+	default:
+		return len;
+	}
+}
+
 /* Answers one received batch; returns how many answers were prepared in ep->out. */
 static unsigned answer_batch(udp_endpoint_t *ep, unsigned received)
 {
 	worker_t *w = ep->worker;
 	unsigned answers = 0;
+	uint32_t now = (uint32_t)time(NULL);   /* cookie timestamps: Unix seconds */
+	uint64_t now_ms = uv_now(&w->loop);   /* rate limiting */
 	for (unsigned i = 0; i < received; i++) {
 		struct mmsghdr *m = &ep->in[i];
 		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
@@ -55,6 +89,7 @@ static unsigned answer_batch(udp_endpoint_t *ep, unsigned received)
 			if (accepted) {
 				control_wake(w->control);
 			}
+			w->udp_info.wildcard = NULL;
 		} else {
 			len = answer_query(&w->reader, pkt, &q, verdict, out, ep->out_size, &w->udp_opts,
 			                   &rcode);
@@ -62,6 +97,11 @@ static unsigned answer_batch(udp_endpoint_t *ep, unsigned received)
 		if (len == 0) {
 			atomic_fetch_add_explicit(&w->stats.dropped, 1, memory_order_relaxed);
 			continue;
+		}
+		len = cookie_and_limit(w, (const struct sockaddr *)&ep->peers[i], &q, out, len,
+		                       ep->out_size, rcode, now, now_ms);
+		if (len == 0) {
+			continue;   /* rate limited */
 		}
 		worker_count_rcode(w, rcode);
 		struct mmsghdr *o = &ep->out[answers];

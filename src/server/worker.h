@@ -18,6 +18,9 @@ typedef struct {
 	_Atomic uint64_t tcp_queries;
 	_Atomic uint64_t dropped;
 	_Atomic uint64_t rcode[24];
+	_Atomic uint64_t rrl_dropped;         /* UDP answers over the rate limit, not sent */
+	_Atomic uint64_t rrl_slipped;         /* ... sent truncated (or BADCOOKIE) instead */
+	_Atomic uint64_t tcp_source_refused;  /* connections over --tcp-max-per-source */
 } worker_stats_t;
 
 struct control;
@@ -31,6 +34,9 @@ typedef struct worker {
 	db_reader_t reader;
 	answer_opts_t udp_opts;
 	answer_opts_t tcp_opts;
+	answer_info_t udp_info;       /* what udp_opts.info points to: facts for rate limiting */
+	struct rrl_table *rrl;        /* this worker's rate limiting buckets; NULL: off */
+	struct conn_limit *conn_limit;  /* TCP connections per source, shared by all workers */
 	udp_endpoint_t *udp[SERVER_MAX_LISTEN];
 	tcp_listener_t *tcp[SERVER_MAX_LISTEN];
 	tcp_conn_t *conns;            /* open TCP connections, a doubly linked list */

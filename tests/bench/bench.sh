@@ -18,6 +18,10 @@
 #   BENCH_NO_DOC=1  do not write doc/benchmarks.md (print the report only)
 #   BENCH_NOTE      a sentence to put at the top of the report
 #   BENCH_DNSPERF_ARGS  extra dnsperf options for every run (e.g. -e for EDNS)
+#   BENCH_WRITE_RATE  commits/s of the certdns run under writes (default 100; 0: skip it)
+#   BENCH_ANSWER_SECONDS  CPU seconds of each answer_bench run    (default 5)
+#   BENCH_TWO_WORKERS=0  skip the phase with two workers per server
+#   BENCH_CLIENTS_2W  dnsperf -c in the two-worker phase       (default 8)
 #
 # Everything it starts runs in its own session and is listed in
 # $BENCH_DIR/run/pids; the Python driver stops them on exit, Ctrl-C or
@@ -40,9 +44,9 @@ if [ -n "$missing" ]; then
     echo "bench.sh: missing:$missing (apt-get install -y knot nsd dnsperf knot-dnsutils iproute2 util-linux)" >&2
     exit 2
 fi
-for bin in certdnsd certdnsctl; do
+for bin in certdnsd certdnsctl tests/bench/answer_bench; do
     if [ ! -x "$builddir/$bin" ]; then
-        echo "bench.sh: $builddir/$bin not built (run make first)" >&2
+        echo "bench.sh: $builddir/$bin not built (run 'make bench', which builds it)" >&2
         exit 2
     fi
 done

@@ -95,6 +95,8 @@ def run_ctl(db_dir, *args, timeout=120):
     argv += [str(a) for a in args]
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
+    # Also where the test expects the command to fail: a sanitizer report is never expected.
+    assert_no_sanitizer_errors(p.stderr)
     return CtlResult(argv, p.returncode, p.stdout, p.stderr)
 
 

@@ -837,7 +837,9 @@ def test_import_export_dir_writes_files_and_runs_hook(pki, tmpdir_short):
         leaf, _nb, _na = pki.leaf(key, names)
         out = tmpdir_short / "export"
         hooklog = tmpdir_short / "hook.log"
-        hook = f'echo "$CERTDNS_CERT_ID|$CERTDNS_NAMES|$CERTDNS_DIR" >> {hooklog}'
+        sigs = tmpdir_short / "hook.sigs"
+        hook = (f'echo "$CERTDNS_CERT_ID|$CERTDNS_NAMES|$CERTDNS_DIR" >> {hooklog}; '
+                f'grep -E "^Sig(Blk|Ign):" /proc/$$/status > {sigs}')
         r = w.ctl("cert", "import", "--cert", pki.bundle("deploy-b.pem", leaf, pki.inter),
                   "--key", key, "--export-dir", out, "--deploy-hook", hook)
         assert r.rc == 0, r
@@ -857,6 +859,10 @@ def test_import_export_dir_writes_files_and_runs_hook(pki, tmpdir_short):
         assert stat.S_IMODE((out / "privkey.pem").stat().st_mode) == 0o600
         assert hooklog.exists(), "the deploy hook of an imported certificate never ran"
         assert hooklog.read_text().splitlines() == [f"1|{names[0]}|{out}"]
+        # The hook starts with no signal blocked and SIGPIPE not ignored, whoever ran it.
+        masks = dict(line.split(":") for line in sigs.read_text().split("\n") if line)
+        assert int(masks["SigBlk"], 16) == 0, masks
+        assert not int(masks["SigIgn"], 16) & (1 << (13 - 1)), masks   # SIGPIPE
     finally:
         rc = w.stop()
         w.daemon.assert_clean_exit(rc)

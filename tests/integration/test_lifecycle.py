@@ -242,6 +242,10 @@ def test_certificate_renews_by_itself(lab_factory):
             '"$CERTDNS_DIR" "$CERTDNS_FULLCHAIN" "$CERTDNS_PRIVKEY" "$CERTDNS_CHAIN" '
             f'"$CERTDNS_CERT" "$({shlex.quote(OPENSSL)} x509 -in "$CERTDNS_CERT" -noout -serial)" '
             f'>> {shlex.quote(str(hooklog))}')
+    # And its signal state: the daemon blocks SIGINT/SIGTERM in its threads and
+    # ignores SIGPIPE; the hook must start clean of both.
+    sigs = lab.root / "hook.sigs"
+    hook += f'; grep -E "^Sig(Blk|Ign):" /proc/$$/status >> {shlex.quote(str(sigs))}'
     r = lab.request(ZONE, extra=("--export-dir", export, "--deploy-hook", hook))
     assert r.rc == 0, f"{r}\n{lab.diag(1)}"
 
@@ -307,6 +311,11 @@ def test_certificate_renews_by_itself(lab_factory):
     lines = hooklog.read_text().splitlines()
     assert len(lines) == len(serials), f"hook ran {len(lines)} times for {len(serials)} " \
                                        f"certificates:\n{lines}\n{serials}"
+    for line in sigs.read_text().splitlines():
+        what, mask = line.split(":")
+        bits = int(mask, 16)
+        assert (bits == 0) if what == "SigBlk" else not bits & (1 << (13 - 1)), line   # SIGPIPE
+
     d = str(export)
     for line, serial in zip(lines, serials):
         fields = line.split("|")
