@@ -1021,6 +1021,7 @@ class Bench:
                   "dnsperf_cpu_s": client_cpu, "writer_cpu_s": writer_cpu,
                   "cpu1_other_pct": max(0.0, (busy1 - client_cpu - writer_cpu) / wall * 100)
                   if wall and pinned else None,
+                  "cpu1_busy_pct": min(100.0, busy1 / wall * 100) if wall and pinned else None,
                   "cpu_busy_pct": busy_all / (wall * ncpu) * 100 if wall else None,
                   "cpu_other_pct": max(0.0, (busy_all - server_cpu - client_cpu - writer_cpu)
                                        / (wall * ncpu) * 100) if wall else None,
@@ -1033,6 +1034,8 @@ class Bench:
                 tck_threads.append((d / tck, name))
         tck_threads.sort(reverse=True)
         r["thread_cpu"] = tck_threads[:6]
+        ctl = [c for c, n in tck_threads if "control" in n]
+        r["control_thread_cpu_s"] = sum(ctl) if ctl else None
         if server_cpu > 0 and tck_threads:
             r["busiest_thread_share"] = tck_threads[0][0] / server_cpu
         if r.get("completed") and server_cpu > 0:
@@ -1225,6 +1228,8 @@ class Bench:
                      "qps": r.get("qps"), "qps_per_cpu_s": r.get("qps_per_cpu_s"),
                      "sent": r.get("sent"), "lost": r.get("lost"),
                      "kernel_drops": r.get("kernel_drops"), "dnsperf_cpu_s": r["dnsperf_cpu_s"],
+                     "cpu1_busy_pct": r["cpu1_busy_pct"],
+                     "control_thread_cpu_s": r["control_thread_cpu_s"],
                      "writer_cpu_in_run_s": r["writer_cpu_s"], "wall": r["wall"]})
         self.writes.append(summ)
         log("  certdns writes: %d commits in the run (%.1f/s, %d failed), commit latency "
@@ -1700,6 +1705,17 @@ class Bench:
         L.append("| queries lost (all rounds) | %s | %s | |" % (fmt_int(lost0), fmt_int(lost1)))
         L.append("| dropped in the server's socket buffer (all rounds) | %s | %s | |"
                  % (fmt_int(drops0), fmt_int(drops1)))
+        b1 = med([b.get("cpu1_busy_pct") for b, _ in pairs if b])
+        w1 = med([w["cpu1_busy_pct"] for w in W])
+        wshare = med([w["writer_cpu_in_run_s"] * 100.0 / w["wall"] for w in W if w["wall"]])
+        L.append("| CPU %s busy: dnsperf, certdnsctl and anything else (%%) | %s | %s | |"
+                 % (CLIENT_CPU, fmt_pct(b1), fmt_pct(w1)))
+        ct0 = med([(b.get("control_thread_cpu_s") or 0) for b, _ in pairs if b])
+        ct1 = med([w["control_thread_cpu_s"] for w in W])
+        if ct1 is not None:
+            L.append("| CPU time of certdnsd's control thread per run (s): it handles the notice "
+                     "certdnsctl sends after each commit, on CPU %s beside the worker | %.2f | "
+                     "%.2f | |" % (SERVER_CPU, ct0 or 0, ct1))
         L.append("")
         L.append("| writer | |")
         L.append("|---|---|")
@@ -1737,8 +1753,15 @@ class Bench:
                  "result line: the LMDB write transaction (the changed records, the new SOA "
                  "serial and the journal entry for IXFR), its fsync, and the notice to "
                  "certdnsd over its control socket. The writer on CPU %s takes CPU from dnsperf "
-                 "there, which can lower the rate when dnsperf is near its own limit: compare "
-                 "the per-CPU-second row too." % CLIENT_CPU)
+                 "there (a median %.0f%% of it), which can lower the rate when dnsperf is near "
+                 "its own limit: compare the per-CPU-second row too." % (CLIENT_CPU, wshare or 0))
+        if (w1 or 0) >= 90:
+            L.append("")
+            L.append("CPU %s was saturated during the runs with writes (%.0f%% busy): "
+                     "certdnsctl's share of it came out of dnsperf's, so part of any drop in "
+                     "queries/s is the load generator sending less. The per-CPU-second row "
+                     "divides by the server's own CPU time and shows the server's side."
+                     % (CLIENT_CPU, w1))
         asked_ok = (med([w["commits_per_s"] for w in W]) or 0) >= 0.95 * self.write_rate
         if not asked_ok:
             mean = med([w["commit_mean"] for w in W])
