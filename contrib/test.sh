@@ -41,7 +41,7 @@ run_check plain .
 # with status 1 or 2 notices.  The suite also fails a test whose certdnsd or
 # certdnsctl printed a report (tests/integration/dnstest.py).
 san="halt_on_error=1:exitcode=86:color=never"
-ASAN_OPTIONS="$san:detect_leaks=1:print_summary=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+ASAN_OPTIONS="$san:detect_leaks=1:print_legend=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 UBSAN_OPTIONS="$san:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 run_check sanitizers "$asan_dir"

@@ -209,9 +209,16 @@ class Daemon:
             return ""
 
     def log_tail(self, lines=40):
-        """The end of the log, for assertion messages (repeated lines collapsed)."""
+        """
+        The end of the log, for assertion messages (repeated lines collapsed); from
+        the first sanitizer report on when there is one (its top is what matters).
+        """
+        text = self.log()
+        report = sanitizer_report(text)
+        if report:
+            return report
         out = []
-        for line in self.log().splitlines():
+        for line in text.splitlines():
             text = line.split(" ", 1)[-1]
             if out and out[-1][0] == text:
                 out[-1][1] += 1
@@ -248,6 +255,19 @@ class Daemon:
     def stop_and_check(self):
         rc = self.stop()
         self.assert_clean_exit(rc)
+
+
+def sanitizer_report(text, limit=20000):
+    """The text from a few lines before the first sanitizer report on, or ''."""
+    first = min((i for i in (text.find(m) for m in SANITIZER_MARKERS) if i >= 0), default=-1)
+    if first < 0:
+        return ""
+    start = first
+    for _ in range(6):          # a little context: what the program said just before
+        start = text.rfind("\n", 0, max(start - 1, 0)) + 1
+        if start == 0:
+            break
+    return text[start:start + limit]
 
 
 def assert_no_sanitizer_errors(text):
