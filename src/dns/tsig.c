@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "dns/dname.h"
+#include "dns/query.h"
 #include "dns/wire.h"
 
 /* ldns names its algorithms as absolute domain names. */
@@ -30,13 +31,31 @@ static void copy_mac(tsig_ctx_t *tc, const ldns_rr *tsig)
 	}
 }
 
+/*
+ * True when the request's one TSIG record is its last RR (RFC 8945 5.1).
+ * ldns keeps only the last of several TSIG records and leaks the others.
+ */
+static bool tsig_is_last(const uint8_t *wire, size_t len)
+{
+	dns_query_t q;
+	if (query_parse(wire, len, &q) == QUERY_DROP || q.tsig == NULL) {
+		return false;
+	}
+	size_t pos = (size_t)(q.tsig - wire);
+	uint8_t name[DNS_MAX_NAME];
+	if (dname_unpack(wire, len, &pos, name) < 0 || pos + 10 > len) {
+		return false;
+	}
+	return pos + 10 + wire_read_u16(wire + pos + 8) == len;
+}
+
 int tsig_verify_request(const uint8_t *wire, size_t len, tsig_lookup_cb lookup, void *lctx,
                         tsig_ctx_t *tc, char *key_name, size_t key_name_len)
 {
 	memset(tc, 0, sizeof(*tc));
 	key_name[0] = '\0';
 	ldns_pkt *pkt = NULL;
-	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK) {
+	if (!tsig_is_last(wire, len) || ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK) {
 		return TSIG_ERR_BADSIG;
 	}
 	int ret = TSIG_ERR_BADKEY;

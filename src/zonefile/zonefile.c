@@ -319,8 +319,13 @@ typedef struct {
 	FILE *out;
 } export_ctx_t;
 
-int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
-                      const uint8_t *rdata, uint16_t rdlen)
+/*
+ * Prints one RR.  for_import: an owner whose text is longer than ldns reads as
+ * one token (LDNS_MAX_DOMAINLEN characters: names with many escaped bytes)
+ * is written as "$ORIGIN parent" and its first label, which always fits.
+ */
+static int print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
+                    const uint8_t *rdata, uint16_t rdlen, bool for_import)
 {
 	int owner_len = dname_wire_length(owner, DNS_MAX_NAME);
 	if (owner_len < 0) {
@@ -354,9 +359,25 @@ int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
 		return CD_ENOMEM;
 	}
 	dname_to_str(owner, owner_text, sizeof(owner_text));
+	if (for_import && owner[0] != 0 && strlen(owner_text) > LDNS_MAX_DOMAINLEN) {
+		char parent_text[DNAME_STR_MAX];
+		uint8_t label[DNS_MAX_LABEL + 2];
+		dname_to_str(owner + 1 + owner[0], parent_text, sizeof(parent_text));
+		memcpy(label, owner, 1 + (size_t)owner[0]);
+		label[1 + owner[0]] = 0;
+		dname_to_str(label, owner_text, sizeof(owner_text));
+		owner_text[strlen(owner_text) - 1] = '\0';   /* relative: no final dot */
+		fprintf(out, "$ORIGIN %s\n", parent_text);
+	}
 	fprintf(out, "%s%s", owner_text, fields);
 	free(line);
 	return ferror(out) ? CD_EIO : CD_OK;
+}
+
+int zonefile_print_rr(FILE *out, const uint8_t *owner, const uint8_t *header,
+                      const uint8_t *rdata, uint16_t rdlen)
+{
+	return print_rr(out, owner, header, rdata, rdlen, false);
 }
 
 static int export_rrset(export_ctx_t *ctx, const node_t *node, const rrset_t *rrset)
@@ -365,7 +386,7 @@ static int export_rrset(export_ctx_t *ctx, const node_t *node, const rrset_t *rr
 	const uint8_t *rdata;
 	uint16_t rdlen;
 	while (rrset_next_rr(rrset, &pos, &rdata, &rdlen)) {
-		int ret = zonefile_print_rr(ctx->out, node->owner, rrset->header, rdata, rdlen);
+		int ret = print_rr(ctx->out, node->owner, rrset->header, rdata, rdlen, true);
 		if (ret != CD_OK) {
 			return ret;
 		}

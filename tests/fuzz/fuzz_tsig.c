@@ -76,8 +76,9 @@ static void check_sign_round_trip(const uint8_t *data, size_t size)
 	if (size < DNS_HEADER_SIZE || size > sizeof(buf) - TSIG_RR_MAX) {
 		return;
 	}
-	/* Only messages ldns writes back as they were: well formed, any TSIG last
-	 * (what we sign is always a message we built). */
+	/* Only messages ldns writes back byte for byte (signing goes through ldns;
+	 * what we sign is always a message we built, which it does write back):
+	 * well formed, any TSIG last. */
 	dns_check_t c;
 	if (!dns_check_message(data, size, &c) || (c.tsig_count > 0 && !(c.tsig_count == 1 &&
 	                                                                 c.tsig_last))) {
@@ -85,14 +86,26 @@ static void check_sign_round_trip(const uint8_t *data, size_t size)
 	}
 	ldns_pkt *probe = NULL;
 	if (ldns_wire2pkt(&probe, data, size) != LDNS_STATUS_OK) {
-		return;   /* ldns signs only what it can parse */
+		return;
 	}
+	uint8_t *again = NULL;
+	size_t again_len = 0;
+	bool faithful = ldns_pkt2wire(&again, probe, &again_len) == LDNS_STATUS_OK &&
+	                again_len == size && memcmp(again, data, size) == 0;
+	free(again);
 	ldns_pkt_free(probe);
+	if (!faithful) {
+		return;
+	}
 	memcpy(buf, data, size);
 	tsig_ctx_t signer;
 	size_t signed_len = tsig_sign_request(&signer, &keys[0], buf, size, sizeof(buf));
 	if (signed_len == 0) {
 		return;   /* ldns could not write it back (e.g. over 65535 bytes with the TSIG) */
+	}
+	dns_query_t sq;
+	if (query_parse(buf, signed_len, &sq) == QUERY_DROP || sq.tsig == NULL) {
+		return;   /* refused before its TSIG (e.g. a malformed COOKIE): never verified */
 	}
 	tsig_ctx_t tc;
 	char key_name[1100];

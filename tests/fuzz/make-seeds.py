@@ -18,6 +18,8 @@ git, so `make check` replays them without it):
   fuzz_control      the request lines certdnsctl sends, captured on a
                     control socket, and broken ones
 
+and the dictionaries in tests/fuzz/dictionaries/.
+
 usage: tests/fuzz/make-seeds.py [--certdnsctl PATH]   (needs dig, kdig, dnspython)
 """
 import argparse
@@ -394,6 +396,45 @@ def acme_seeds():
         write("fuzz_acme_json", name, text.encode())
 
 
+def dict_entry(data):
+    return '"' + "".join(chr(b) if 0x20 <= b < 0x7F and chr(b) not in '"\\' else "\\x%02x" % b
+                         for b in data) + '"'
+
+
+def dictionaries():
+    """libFuzzer dictionaries: ldns and LMDB are not instrumented, so the fuzzers
+    cannot learn record type names or the zones' labels from comparisons."""
+    os.makedirs(os.path.join(HERE, "dictionaries"), exist_ok=True)
+    labels = set()
+    zone_dirs = [os.path.join(TOP, "tests", "integration", "zones"), os.path.join(HERE, "zones")]
+    for d in zone_dirs:
+        for f in os.listdir(d):
+            if not f.endswith(".zone"):
+                continue
+            for line in open(os.path.join(d, f), encoding="utf-8"):
+                tok = line.split(";")[0].split()
+                if tok and not line[0].isspace() and not tok[0].startswith("$"):
+                    labels.update(l for l in tok[0].rstrip(".").split(".") if l and "\\" not in l)
+            labels.update(f[:-5].split("."))
+    with open(os.path.join(HERE, "dictionaries", "fuzz_query.dict"), "w") as out:
+        out.write("# Wire-format labels of the fuzz_query zones (tests/fuzz/make-seeds.py writes this)\n")
+        for l in sorted(labels):
+            b = l.encode()
+            if len(b) <= 63:
+                out.write(dict_entry(bytes([len(b)]) + b) + "\n")
+        for tail in (b"\x04fuzz\x04test\x00", b"\x05alpha\x04test\x00", b"\x00\x00\x29"):
+            out.write(dict_entry(tail) + "\n")
+    words = ["$ORIGIN ", "$TTL ", "$INCLUDE ", "@", "(", ")", ";", "\\#", "IN", "CH", "SOA", "NS",
+             "A", "AAAA", "CNAME", "DNAME", "MX", "TXT", "SRV", "PTR", "CAA", "DS", "NSEC", "RRSIG",
+             "DNSKEY", "TLSA", "SSHFP", "SVCB", "HTTPS", "NAPTR", "HINFO", "LOC", "CERT", "APL",
+             "TYPE65280", "CLASS1", "*.", "\\.", "\\000", "fuzz.test.", "ns1", "192.0.2.1",
+             "2001:db8::1", "3600", "\"quoted\"", "issue", "alpn=h2"]
+    with open(os.path.join(HERE, "dictionaries", "fuzz_zonefile.dict"), "w") as out:
+        out.write("# Zone-file tokens for fuzz_zonefile (tests/fuzz/make-seeds.py writes this)\n")
+        for w in words:
+            out.write(dict_entry(w.encode()) + "\n")
+
+
 class ControlCapture:
     def __init__(self, d):
         self.path = os.path.join(d, "control.sock")
@@ -465,6 +506,7 @@ def main():
     zonefile_seeds()
     acme_seeds()
     control_seeds(args.certdnsctl)
+    dictionaries()
     for t in sorted(os.listdir(CORPUS)):
         print(f"{t}: {len(os.listdir(os.path.join(CORPUS, t)))} seeds")
 
