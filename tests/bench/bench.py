@@ -320,6 +320,10 @@ class Server:
     def start(self):
         if port_in_use(self.port):
             raise BenchError("%s: port %d is already in use" % (self.name, self.port))
+        # Write back whatever earlier steps left dirty (the previous round's database,
+        # its removal, generated files) so that it is not charged to this server's
+        # load: certdns's import ends with an fdatasync that would wait for it.
+        os.sync()
         metrics = self.prepare()
         errf = open(self.stderr_path, "a")
         t0 = time.monotonic()
@@ -1546,10 +1550,13 @@ class Bench:
                                    med([r["dnsperf_cpu_s"] for r in self.runs
                                         if r["kind"] == "udp"]) or 0))
         L.append("- **Zone load**: certdns: the time `certdnsctl zone import` prints (parse + "
-                 "write to LMDB; the daemon then maps the database and answers at once). Knot "
-                 "and NSD: from starting the daemon to its first authoritative SOA answer "
-                 "(polled every 10 ms over UDP), i.e. parsing the zone file and building the "
-                 "in-memory zone. *Start to first answer* is that time for all three. "
+                 "write to LMDB, made durable by fdatasync; the daemon then maps the database and "
+                 "answers at once). Knot and NSD: from starting the daemon to its first "
+                 "authoritative SOA answer (polled every 10 ms over UDP), i.e. parsing the zone "
+                 "file and building the in-memory zone; they write nothing to disk. *Start to "
+                 "first answer* is that time for all three. Each server start is preceded by a "
+                 "`sync`, so that no earlier write-back (such as the previous round's removed "
+                 "database) is charged to it. "
                  "*Offline zone check*: `knotc zone-check` and `nsd-checkzone`.")
         L.append("- **Memory**: sum of VmRSS (and of PSS, which does not double count pages "
                  "shared between NSD's processes) over every process of the server, once "
