@@ -162,10 +162,15 @@ class Daemon:
                 "--listen", f"127.0.0.1:{port}", "--listen", f"[::1]:{port}",
                 "--workers", str(self.workers)] + self.extra_args
 
+    families = (4, 6)   # the address families _wait_ready probes
+
+    def pick_port(self):
+        return pick_free_port()
+
     def start(self):
         last_log = ""
         for _attempt in range(5):
-            port = pick_free_port()
+            port = self.pick_port()
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(self.argv(port), stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=subprocess.STDOUT)
@@ -181,10 +186,10 @@ class Daemon:
         raise RuntimeError(f"certdnsd did not start; log:\n{last_log}")
 
     def _wait_ready(self):
-        """Polls until the daemon answers over UDP and TCP on both families."""
+        """Polls until the daemon answers over UDP and TCP on each of self.families."""
         deadline = time.monotonic() + START_TIMEOUT
         probe = make_query("ready.probe.invalid.", "SOA").to_wire()
-        pending = {(4, "udp"), (4, "tcp"), (6, "udp"), (6, "tcp")}
+        pending = {(family, proto) for family in self.families for proto in ("udp", "tcp")}
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False

@@ -35,7 +35,6 @@ import shlex
 import shutil
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import dns.message
@@ -45,8 +44,7 @@ import dns.rdatatype
 import dns.tsigkeyring
 import pytest
 
-from dnstest import (BIN, START_TIMEOUT, CtlResult, Daemon, make_query, pick_free_port,
-                     run_ctl, tcp_exchange, udp_exchange)
+from dnstest import BIN, CtlResult, Daemon, pick_free_port, run_ctl
 from pebble_ca import PEBBLE, Pebble, make_tls_ca, port_is_free, short_tmpdir
 
 pytestmark = pytest.mark.skipif(
@@ -105,6 +103,8 @@ def pick_privileged_port():
 class PrivDaemon(Daemon):
     """certdnsd on 127.0.0.1, on a port below 1024, optionally with --user."""
 
+    families = (4,)
+
     def __init__(self, db_dir, log_dir, user=None, extra_args=(), name="certdnsd"):
         super().__init__(db_dir, log_dir, extra_args=extra_args, workers=2, name=name)
         self.user = user
@@ -117,44 +117,8 @@ class PrivDaemon(Daemon):
             argv += ["--user", self.user]
         return argv + self.extra_args
 
-    def start(self):
-        last = ""
-        for _attempt in range(5):
-            port = pick_privileged_port()
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(self.argv(port), stdin=subprocess.DEVNULL,
-                                             stdout=log, stderr=subprocess.STDOUT)
-            self.port = port
-            if self._wait_ready():
-                return self
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            last = self.log()
-            if "in use" not in last:
-                break
-        raise RuntimeError(f"certdnsd did not start; log:\n{last}")
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        probe = make_query("ready.probe.invalid.", "SOA").to_wire()
-        pending = {"udp", "tcp"}
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            for proto in sorted(pending):
-                try:
-                    if proto == "udp":
-                        udp_exchange(self.v4, probe, timeout=0.2)
-                    else:
-                        tcp_exchange(self.v4, probe, timeout=0.5)
-                    pending.discard(proto)
-                except (OSError, TimeoutError):
-                    pass
-            if not pending:
-                return True
-            time.sleep(0.05)
-        return False
+    def pick_port(self):
+        return pick_privileged_port()
 
 
 @pytest.fixture
