@@ -14,6 +14,7 @@
 #include "dns/dname.h"
 #include "dns/wire.h"
 #include "zonefile/entry.h"
+#include "zonefile/simple_rr.h"
 
 /* ldns reads an unknown type mnemonic ("www line") as type 0, which is reserved. */
 #define UNKNOWN_TYPE "unknown or missing record type (a type such as A, TXT or TYPE65280)"
@@ -77,30 +78,36 @@ int zonefile_parse_name(const char *text, uint8_t out[255])
 	return ret;
 }
 
-/* Adds one parsed RR to the builder; reports and counts problems. */
-static void add_rr(zone_builder_t *zb, import_ctx_t *ctx, ldns_buffer *buf, const ldns_rr *rr,
-                   unsigned line)
+/* Adds one record to the builder; reports and counts problems. */
+static void add_record(zone_builder_t *zb, import_ctx_t *ctx, const uint8_t *owner, uint16_t type,
+                       uint16_t rclass, uint32_t ttl, const uint8_t *rdata, size_t rdlen,
+                       unsigned line)
 {
-	const ldns_rdf *owner = ldns_rr_owner(rr);
-	char msg[256];
-	ldns_buffer_clear(buf);
-	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK) {
-		report_cb(ctx, true, line, "cannot encode the record's data");
-		return;
-	}
-	size_t rdlen = ldns_buffer_position(buf);
-	int ret = zone_builder_add(zb, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
-	                           (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr),
-	                           ldns_buffer_begin(buf), rdlen, line);
+	char msg[DNAME_STR_MAX + 64];
+	int ret = zone_builder_add(zb, owner, type, rclass, ttl, rdata, rdlen, line);
 	if (ret == CD_ENOZONE) {
-		char *name = ldns_rdf2str(owner);
-		snprintf(msg, sizeof(msg), "%s is outside the zone", name ? name : "owner");
-		free(name);
+		char name[DNAME_STR_MAX];
+		dname_to_str(owner, name, sizeof(name));
+		snprintf(msg, sizeof(msg), "%s is outside the zone", name);
 		report_cb(ctx, true, line, msg);
 	} else if (ret != CD_OK) {
 		snprintf(msg, sizeof(msg), "cannot store the record: %s", cd_strerror(ret));
 		report_cb(ctx, true, line, msg);
 	}
+}
+
+/* Adds one record parsed by ldns. */
+static void add_ldns_rr(zone_builder_t *zb, import_ctx_t *ctx, ldns_buffer *buf, const ldns_rr *rr,
+                        unsigned line)
+{
+	ldns_buffer_clear(buf);
+	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK) {
+		report_cb(ctx, true, line, "cannot encode the record's data");
+		return;
+	}
+	add_record(zb, ctx, ldns_rdf_data(ldns_rr_owner(rr)), (uint16_t)ldns_rr_get_type(rr),
+	           (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr), ldns_buffer_begin(buf),
+	           ldns_buffer_position(buf), line);
 }
 
 /*
@@ -152,6 +159,28 @@ static const char *directive(char *entry, ldns_rdf **origin, uint32_t *default_t
 	return NULL;
 }
 
+/* The simple parser on entry, with names completed as ldns would complete them. */
+static bool parse_simple(const char *entry, const ldns_rdf *origin, const uint8_t *prev,
+                         size_t prev_len, uint32_t default_ttl, zf_simple_rr_t *out)
+{
+	zf_simple_ctx_t sctx = {
+		.origin = origin ? ldns_rdf_data(origin) : NULL,
+		.origin_len = origin ? ldns_rdf_size(origin) : 0,
+		.prev = prev_len > 0 ? prev : NULL,
+		.prev_len = prev_len,
+		.default_ttl = default_ttl,
+	};
+	return zf_simple_rr_parse(entry, &sctx, out);
+}
+
+static void count_parsed(const import_ctx_t *ctx, size_t *parsed)
+{
+	(*parsed)++;
+	if (ctx->progress && (*parsed & 0xFFFF) == 0) {
+		fprintf(stderr, "\r\033[Kparsing: %zu records", *parsed);
+	}
+}
+
 /*
  * A builder sized for the file: about one record per 32 bytes of text (one
  * line each in a typical zone), about 64 bytes of builder memory per record.
@@ -185,14 +214,24 @@ int zonefile_import(db_t *db, const char *path, const zonefile_import_opts_t *op
 	__fsetlocking(fp, FSETLOCKING_BYCALLER);
 	int ret = CD_OK;
 	ldns_rdf *origin = NULL;
-	ldns_rdf *prev = NULL;
 	ldns_buffer *buf = ldns_buffer_new(65535);
 	zone_builder_t *zb = NULL;
 	uint32_t default_ttl = 3600;
+	/*
+	 * The previous entry's owner, for entries that leave it out.  Both parsers
+	 * keep it: ldns in prev, the simple parser in prev_wire; prev_in_ldns says
+	 * whether ldns's copy is current.
+	 */
+	ldns_rdf *prev = NULL;
+	uint8_t prev_wire[DNS_MAX_NAME];
+	size_t prev_len = 0;
+	bool prev_in_ldns = true;
+	zf_simple_rr_t simple = { .rdata_cap = 65535 };
 	if (buf == NULL) {
 		ret = CD_ENOMEM;
 		goto out;
 	}
+	simple.rdata = ldns_buffer_begin(buf);   /* both parsers' RDATA goes through buf */
 	if (opts->origin != NULL) {
 		if (ldns_str2rdf_dname(&origin, opts->origin) != LDNS_STATUS_OK) {
 			fprintf(stderr, "invalid zone name '%s'\n", opts->origin);
@@ -236,8 +275,34 @@ int zonefile_import(db_t *db, const char *path, const zonefile_import_opts_t *op
 		const char *problem = reader.error;
 		if (st == ZF_ENTRY_OK && reader.entry[0] == '$') {
 			problem = directive(reader.entry, &origin, &default_ttl);
+		} else if (st == ZF_ENTRY_OK && zb != NULL &&
+		           parse_simple(reader.entry, origin, prev_wire, prev_len, default_ttl,
+		                        &simple)) {
+			if (simple.owner_given) {
+				memcpy(prev_wire, simple.owner, simple.owner_len);
+				prev_len = simple.owner_len;
+				prev_in_ldns = false;
+			}
+			add_record(zb, &ctx, simple.owner, simple.type, simple.rclass, simple.ttl,
+			           simple.rdata, simple.rdlen, at);
+			count_parsed(&ctx, &parsed);
+			continue;
 		} else if (st == ZF_ENTRY_OK) {
+			if (!prev_in_ldns) {
+				ldns_rdf_deep_free(prev);
+				prev = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, prev_len, prev_wire);
+				if (prev == NULL) {
+					zf_entry_reader_free(&reader);
+					ret = CD_ENOMEM;
+					goto out;
+				}
+				prev_in_ldns = true;
+			}
 			ldns_status s = ldns_rr_new_frm_str(&rr, reader.entry, default_ttl, origin, &prev);
+			if (prev != NULL && ldns_rdf_size(prev) <= sizeof(prev_wire)) {
+				memcpy(prev_wire, ldns_rdf_data(prev), ldns_rdf_size(prev));
+				prev_len = ldns_rdf_size(prev);
+			}
 			if (s != LDNS_STATUS_OK) {
 				problem = ldns_get_errorstr_by_id(s);
 				rr = NULL;
@@ -279,12 +344,9 @@ int zonefile_import(db_t *db, const char *path, const zonefile_import_opts_t *op
 			}
 			dname_to_str(ldns_rdf_data(apex), result->apex, sizeof(result->apex));
 		}
-		add_rr(zb, &ctx, buf, rr, at);
+		add_ldns_rr(zb, &ctx, buf, rr, at);
 		ldns_rr_free(rr);
-		parsed++;
-		if (ctx.progress && (parsed & 0xFFFF) == 0) {
-			fprintf(stderr, "\r\033[Kparsing: %zu records", parsed);
-		}
+		count_parsed(&ctx, &parsed);
 	}
 	zf_entry_reader_free(&reader);
 	if (ctx.progress && parsed >= 0x10000) {

@@ -4,7 +4,9 @@
  *
  * Import streams the file record by record ($ORIGIN, $TTL, relative names,
  * parentheses, every type ldns knows, unknown types in RFC 3597 form) into a
- * zone builder and swaps the zone in with one transaction.  $INCLUDE is
+ * zone builder and swaps the zone in with one transaction.  Entries of the
+ * common types in plain syntax are read by simple_rr.c, all others by ldns,
+ * with the same result either way.  $INCLUDE is
  * refused (ldns does not expose the included path): concatenate the files.
  * Any syntax or rule error rejects the whole file; the served zone is untouched.
  */

@@ -15,7 +15,8 @@ FUZZ_CC ?= clang
 DEP_CFLAGS ?=
 DEP_LIBS ?= -lldns -luv -llmdb -lcrypto -lssl -lcurl -ljansson -lpthread
 
-TARGETS := fuzz_query fuzz_zonefile fuzz_tcp_framing fuzz_acme_json fuzz_tsig fuzz_control
+TARGETS := fuzz_query fuzz_zonefile fuzz_tcp_framing fuzz_acme_json fuzz_tsig fuzz_control \
+	fuzz_simple_rr
 
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CFLAGS_FUZZ := -g -O1 -fno-omit-frame-pointer -std=gnu11 $(SAN) \

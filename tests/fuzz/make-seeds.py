@@ -12,6 +12,8 @@ git, so `make check` replays them without it):
                     (pipelined), and framing edge cases; 4 chunking-seed bytes first
   fuzz_zonefile     the zone files of the tree (tests/integration/zones, zones,
                     tests/fuzz/zones) and snippets breaking each rule; 1 flag byte first
+  fuzz_simple_rr    every record line of those zone files, one entry each, and
+                    edge cases of the simple record parser
   fuzz_acme_json    ACME bodies shaped as Pebble and Let's Encrypt send them
                     (directory, account, order, authorization, challenge,
                     problems with subproblems, ARI renewalInfo) and header lines
@@ -396,6 +398,32 @@ def acme_seeds():
         write("fuzz_acme_json", name, text.encode())
 
 
+def simple_rr_seeds():
+    """One entry per seed: every record line of the tree's zone files (as the
+    entry reader yields it: comments and parentheses are gone), then edge cases."""
+    entries = set()
+    dirs = [os.path.join(TOP, "tests", "integration", "zones"), os.path.join(TOP, "zones"),
+            os.path.join(HERE, "zones")]
+    for d in dirs:
+        for f in sorted(os.listdir(d)):
+            if not f.endswith(".zone"):
+                continue
+            for line in open(os.path.join(d, f), encoding="utf-8"):
+                line = line.rstrip("\n")
+                if line.strip() and not line.lstrip().startswith((";", "$")) and not any(
+                        c in line for c in "();"):
+                    entries.add(line)
+    entries.update([
+        " A 192.0.2.1", "@ 300 IN A 192.0.2.1", "x 0300 in a 10.0.0.1", "x 999999999 A 1.2.3.4",
+        "x 1h A 1.2.3.4", "x CH A 1", "x MX 10 @", "x MX 65535 .", "x SRV 1 2 3 t.example.",
+        "x TXT \"a b\" c \"\"", "x TXT \"x\"y", "x CAA 0 issue \"ca\"", "x CAA 0 issue \"ca\" ",
+        "x CAA 128 iodef \"mailto:a@b\"", "Mixed.Case CNAME Target.Name", "*.w A 192.0.2.9",
+        "@x A 1.2.3.4", "a..b A 1.2.3.4", "x AAAA ::ffff:1.2.3.4", "x DNAME y", "x PTR .",
+    ])
+    for i, e in enumerate(sorted(entries)):
+        write("fuzz_simple_rr", "entry-%03d" % i, bytes([i & 0x3F]) + e.encode())
+
+
 def dict_entry(data):
     return '"' + "".join(chr(b) if 0x20 <= b < 0x7F and chr(b) not in '"\\' else "\\x%02x" % b
                          for b in data) + '"'
@@ -432,6 +460,11 @@ def dictionaries():
     with open(os.path.join(HERE, "dictionaries", "fuzz_zonefile.dict"), "w") as out:
         out.write("# Zone-file tokens for fuzz_zonefile (tests/fuzz/make-seeds.py writes this)\n")
         for w in words:
+            out.write(dict_entry(w.encode()) + "\n")
+    with open(os.path.join(HERE, "dictionaries", "fuzz_simple_rr.dict"), "w") as out:
+        out.write("# Record-entry tokens for fuzz_simple_rr (tests/fuzz/make-seeds.py writes this)\n")
+        for w in words + ["iodef", "issuewild", "\"\"", "\t", " ", ".", "..", "0", "65535", "65536",
+                          "255", "256", "999999999", "4294967295", "::", "in", "txt", "1h"]:
             out.write(dict_entry(w.encode()) + "\n")
 
 
@@ -497,13 +530,14 @@ def main():
     ap.add_argument("--certdnsctl", default=os.path.join(TOP, "certdnsctl"))
     args = ap.parse_args()
     for t in ("fuzz_query", "fuzz_tsig", "fuzz_tcp_framing", "fuzz_zonefile", "fuzz_acme_json",
-              "fuzz_control"):
+              "fuzz_control", "fuzz_simple_rr"):
         shutil.rmtree(os.path.join(CORPUS, t), ignore_errors=True)
     cap = Capture()
     query_seeds(cap)
     tsig_seeds(cap)
     framing_seeds(cap)
     zonefile_seeds()
+    simple_rr_seeds()
     acme_seeds()
     control_seeds(args.certdnsctl)
     dictionaries()

@@ -7,7 +7,7 @@
 # usage: tests/fuzz/run-fuzz.sh BUILDDIR SRCDIR      (normally `make fuzz`)
 # environment:
 #   FUZZ_SECONDS  seconds per target (default 60)
-#   FUZZ_TARGETS  which targets (default: all six)
+#   FUZZ_TARGETS  which targets (default: all seven)
 #   FUZZ_CC       the compiler (default clang)
 #   DEP_CFLAGS, DEP_LIBS   library flags (`make fuzz` passes configure's)
 #
@@ -21,7 +21,7 @@ set -u
 builddir=$(cd "${1:?usage: run-fuzz.sh BUILDDIR SRCDIR}" && pwd)
 srcdir=$(cd "${2:?usage: run-fuzz.sh BUILDDIR SRCDIR}" && pwd)
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"fuzz_query fuzz_zonefile fuzz_tcp_framing fuzz_acme_json fuzz_tsig fuzz_control"}
+targets=${FUZZ_TARGETS:-"fuzz_query fuzz_zonefile fuzz_tcp_framing fuzz_acme_json fuzz_tsig fuzz_control fuzz_simple_rr"}
 cc=${FUZZ_CC:-clang}
 out=$builddir/build/fuzz
 
@@ -56,7 +56,7 @@ for t in $targets; do
     bin=$out/$t
     if [ ! -x "$bin" ]; then
         echo "make fuzz: no target $t (known: fuzz_query fuzz_zonefile fuzz_tcp_framing" \
-             "fuzz_acme_json fuzz_tsig fuzz_control)" >&2
+             "fuzz_acme_json fuzz_tsig fuzz_control fuzz_simple_rr)" >&2
         exit 1
     fi
     work=$out/corpus/$t
