@@ -60,7 +60,10 @@ int db_reader_renew(db_reader_t *reader)
 	if (rc != MDB_SUCCESS) {
 		return db_error(rc, "renewing read transaction");
 	}
-	reader->apex_zone_id = 0;   /* the cached apex belonged to the old snapshot */
+	/* The cached apex, wildcard and zone belonged to the old snapshot. */
+	reader->apex_zone_id = 0;
+	reader->apex_wildcard_zone_id = 0;
+	reader->leaf_zone_key = NULL;
 	reader->active = 1;
 	return CD_OK;
 }
@@ -71,6 +74,28 @@ void db_reader_reset(db_reader_t *reader)
 		mdb_txn_reset(reader->txn);
 		reader->active = 0;
 	}
+}
+
+/*
+ * Keeps the zone just found (the zones cursor is on its key) for the rest of
+ * the snapshot if no zone key below it follows: then it is the deepest zone
+ * of every name under its apex, and the next query for one needs no lookup.
+ */
+static void remember_if_leaf(db_reader_t *reader, const MDB_val *zone_key, const zone_record_t *zone)
+{
+	MDB_val next;
+	MDB_val val;
+	int rc = mdb_cursor_get(reader->zones, &next, &val, MDB_NEXT);
+	if (rc == MDB_SUCCESS && next.mv_size >= zone_key->mv_size &&
+	    memcmp(next.mv_data, zone_key->mv_data, zone_key->mv_size) == 0) {
+		return;   /* a zone below it */
+	}
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		return;
+	}
+	reader->leaf_zone_key = zone_key->mv_data;
+	reader->leaf_zone_key_len = zone_key->mv_size;
+	reader->leaf_zone = *zone;
 }
 
 /*
@@ -100,12 +125,19 @@ static int find_zone_by_position(db_reader_t *reader, const uint8_t *zkey, size_
 		return 0;
 	}
 	*apex_keylen = key.mv_size - 1;
+	remember_if_leaf(reader, &key, zone);
 	return 1;
 }
 
 int db_find_zone(db_reader_t *reader, uint8_t *zkey, size_t keylen,
                  zone_record_t *zone, size_t *apex_keylen)
 {
+	if (reader->leaf_zone_key != NULL && keylen + 1 >= reader->leaf_zone_key_len &&
+	    memcmp(zkey, reader->leaf_zone_key, reader->leaf_zone_key_len) == 0) {
+		*zone = reader->leaf_zone;
+		*apex_keylen = reader->leaf_zone_key_len - 1;
+		return CD_OK;
+	}
 	if (find_zone_by_position(reader, zkey, keylen, zone, apex_keylen)) {
 		return CD_OK;
 	}
@@ -168,4 +200,16 @@ node_lookup_t db_get_apex(db_reader_t *reader, uint32_t zone_id, node_t *node)
 		reader->apex_node = *node;
 	}
 	return found;
+}
+
+node_lookup_t db_get_apex_wildcard(db_reader_t *reader, uint32_t zone_id, node_t *node)
+{
+	if (reader->apex_wildcard_zone_id != zone_id || zone_id == 0) {
+		uint8_t key[4 + 2] = { 0, 0, 0, 0, '*', 0x00 };
+		reader->apex_wildcard_found = db_get_node(reader, zone_id, key + 4, 2,
+		                                          &reader->apex_wildcard_node);
+		reader->apex_wildcard_zone_id = zone_id;
+	}
+	*node = reader->apex_wildcard_node;
+	return reader->apex_wildcard_found;
 }

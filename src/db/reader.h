@@ -12,6 +12,12 @@
 #include "db/db.h"
 #include "db/node.h"
 
+typedef enum {
+	NODE_LOOKUP_FOUND = 0,   /* the name has a node (possibly with no RRsets) */
+	NODE_LOOKUP_ENT,         /* no node, but names below it exist: an empty non-terminal */
+	NODE_LOOKUP_NONE,        /* the name does not exist */
+} node_lookup_t;
+
 typedef struct {
 	MDB_txn *txn;
 	MDB_cursor *names;
@@ -23,13 +29,18 @@ typedef struct {
 	 * answers need its SOA each time. 0: none. */
 	uint32_t apex_zone_id;
 	node_t apex_node;
+	/* Likewise the wildcard below that apex ("*.<apex>"), looked up by every
+	 * NXDOMAIN answer for a name just below the apex.  0: none. */
+	uint32_t apex_wildcard_zone_id;
+	node_lookup_t apex_wildcard_found;
+	node_t apex_wildcard_node;
+	/* The last zone found that has no zone below it, valid until the snapshot
+	 * ends: every name under its apex belongs to it.  NULL key: none. */
+	const uint8_t *leaf_zone_key;   /* its zones key, in the map */
+	size_t leaf_zone_key_len;
+	zone_record_t leaf_zone;
 } db_reader_t;
 
-typedef enum {
-	NODE_LOOKUP_FOUND = 0,   /* the name has a node (possibly with no RRsets) */
-	NODE_LOOKUP_ENT,         /* no node, but names below it exist: an empty non-terminal */
-	NODE_LOOKUP_NONE,        /* the name does not exist */
-} node_lookup_t;
 
 /* Allocates the transaction and cursor (left reset).  Returns 0 or CD_EDB/CD_ENOMEM. */
 int db_reader_init(db_reader_t *reader, db_t *db);
@@ -66,3 +77,6 @@ node_lookup_t db_get_node(db_reader_t *reader, uint32_t zone_id, uint8_t *rel_ke
 
 /* db_get_node for the apex of zone_id, answered from memory after the first call of a snapshot. */
 node_lookup_t db_get_apex(db_reader_t *reader, uint32_t zone_id, node_t *node);
+
+/* db_get_node for "*" just below the apex of zone_id, likewise answered from memory. */
+node_lookup_t db_get_apex_wildcard(db_reader_t *reader, uint32_t zone_id, node_t *node);

@@ -412,7 +412,8 @@ static step_t resolve_in_zone(answer_t *a, located_t *loc, const uint8_t *name,
 	star[0] = '*';
 	star[1] = 0x00;
 	node_t wild;
-	node_lookup_t w = get_node(a, loc, encloser + 2, &wild);
+	node_lookup_t w = encloser == 0 ? db_get_apex_wildcard(a->reader, loc->zone.id, &wild)
+	                                : get_node(a, loc, encloser + 2, &wild);
 	if (w == NODE_LOOKUP_FOUND && !node_is_empty(&wild)) {
 		if (a->opts->info != NULL && a->opts->info->wildcard == NULL) {
 			a->opts->info->wildcard = wild.owner;   /* for rate limiting: one bucket per wildcard */

@@ -376,6 +376,7 @@ typedef struct {
 	uint16_t flags;       /* query header flags (opcode included) */
 	uint16_t qclass;      /* default IN */
 	uint16_t udp_payload; /* server's: default ANSWER_DEFAULT_UDP_PAYLOAD */
+	bool same_snapshot;   /* keep the read snapshot for the next query, as a batch does */
 } ask_t;
 
 typedef struct {
@@ -408,7 +409,9 @@ static ldns_pkt *ask_raw(fx_t *fx, const uint8_t *pkt, size_t len, const ask_t *
 	reply.rcode = 0xFFFF;
 	reply.len = answer_query(&fx->reader, pkt, &q, verdict, reply.buf, sizeof(reply.buf), &opts,
 	                         &reply.rcode);
-	db_reader_reset(&fx->reader);
+	if (!o->same_snapshot) {
+		db_reader_reset(&fx->reader);
+	}
 	if (reply.len == 0) {
 		return NULL;
 	}
@@ -1017,6 +1020,38 @@ static void test_parent_zone_names_on_both_sides_of_a_hosted_child(void **state)
 	}
 }
 
+static void test_zones_found_within_one_snapshot(void **state)
+{
+	fx_t *fx = *state;
+	/* A batch shares one snapshot, and the reader keeps the last zone found
+	 * that has no zone below it: every name must still find its own zone,
+	 * whichever zone the query before it was in. */
+	static const struct {
+		const char *qname;
+		const char *zone;
+		uint32_t negative_ttl;
+	} seq[] = {
+		{ "nothere.child.example.", "child.example.", 600 },
+		{ "nothere.example.", "example.", 300 },
+		{ "aaa.example.", "example.", 300 },   /* sorts before child.example. */
+		{ "a.b.nothere.child.example.", "child.example.", 600 },
+		{ "nothere.other.test.", "other.test.", 60 },
+		{ "zzz.example.", "example.", 300 },
+		{ "deep.nothere.other.test.", "other.test.", 60 },
+		{ "childa.example.", "example.", 300 },
+		{ "x.child.example.", "child.example.", 600 },
+	};
+	ask_t o = { .same_snapshot = true };
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		ldns_pkt *p = ask_opts(fx, seq[i].qname, DNS_TYPE_A, &o);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+		assert_true(ldns_pkt_aa(p));
+		assert_negative_soa(p, seq[i].zone, seq[i].negative_ttl);
+		reply_free();
+	}
+	db_reader_reset(&fx->reader);
+}
+
 static void test_ds_for_hosted_child_answered_by_parent(void **state)
 {
 	fx_t *fx = *state;
@@ -1422,6 +1457,40 @@ static void test_builder_rejects_soa_off_apex(void **state)
 	assert_rejected(fx, &z, "example.");
 }
 
+static void test_apex_wildcards_within_one_snapshot(void **state)
+{
+	fx_t *fx = *state;
+	/* The reader keeps the lookup of "*" below the last apex for the rest of
+	 * the snapshot: in a batch mixing zones with and without an apex
+	 * wildcard, each name must still get its own zone's answer. */
+	zb_t wild;
+	minimal_zone(&wild, "wild.test.");
+	add_a(&wild, "*.wild.test.", 300, "192.0.2.77");
+	zb_commit_ok(&wild, fx->db, NULL);
+	zb_t plain;
+	minimal_zone(&plain, "plain.test.");
+	add_a(&plain, "host.plain.test.", 300, "192.0.2.78");
+	zb_commit_ok(&plain, fx->db, NULL);
+	static const char *const seq[] = {
+		"a.wild.test.", "b.plain.test.", "c.wild.test.", "d.wild.test.", "e.plain.test.",
+		"f.plain.test.", "g.wild.test.",
+	};
+	ask_t o = { .same_snapshot = true };
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		ldns_pkt *p = ask_opts(fx, seq[i], DNS_TYPE_A, &o);
+		if (strstr(seq[i], "wild") != NULL) {
+			assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+			assert_int_equal(count(AN(p)), 1);
+			assert_a(rr_at(AN(p), 0), "192.0.2.77");
+		} else {
+			assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+			assert_negative_soa(p, "plain.test.", 300);
+		}
+		reply_free();
+	}
+	db_reader_reset(&fx->reader);
+}
+
 static void test_builder_rejects_two_soas(void **state)
 {
 	fx_t *fx = *state;
@@ -1774,6 +1843,7 @@ int main(void)
 		cmocka_unit_test(test_referral_glue_complete_with_edns),
 		cmocka_unit_test(test_hosted_child_zone_answers_below_cut),
 		cmocka_unit_test(test_parent_zone_names_on_both_sides_of_a_hosted_child),
+		cmocka_unit_test(test_zones_found_within_one_snapshot),
 		cmocka_unit_test(test_ds_for_hosted_child_answered_by_parent),
 		cmocka_unit_test(test_cname_to_nxdomain_in_other_zone),
 		cmocka_unit_test(test_cname_chain_length_limited),
@@ -1805,6 +1875,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_builder_rejects_two_cnames, fresh_setup,
 		                                fresh_teardown),
 		cmocka_unit_test_setup_teardown(test_builder_rejects_soa_off_apex, fresh_setup,
+		                                fresh_teardown),
+		cmocka_unit_test_setup_teardown(test_apex_wildcards_within_one_snapshot, fresh_setup,
 		                                fresh_teardown),
 		cmocka_unit_test_setup_teardown(test_builder_rejects_two_soas, fresh_setup,
 		                                fresh_teardown),
