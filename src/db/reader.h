@@ -41,7 +41,6 @@ typedef struct {
 	zone_record_t leaf_zone;
 } db_reader_t;
 
-
 /* Allocates the transaction and cursor (left reset).  Returns 0 or CD_EDB/CD_ENOMEM. */
 int db_reader_init(db_reader_t *reader, db_t *db);
 
