@@ -30,11 +30,10 @@
 
 #include "dns_check.h"
 #include "fuzzing.h"
+#include "scratch_db.h"
 
 typedef struct {
-	char dir[512];
-	db_t *db;
-	db_reader_t reader;
+	fuzz_db_t store;
 	uint8_t *udp_buf;
 	uint8_t *udp512_buf;
 	uint8_t *tcp_buf;
@@ -47,9 +46,7 @@ static void fixture_free(void)
 	if (fx == NULL) {
 		return;
 	}
-	db_reader_destroy(&fx->reader);
-	db_close(fx->db);
-	fuzz_rmdir(fx->dir);
+	fuzz_db_close(&fx->store);
 	free(fx->udp_buf);
 	free(fx->udp512_buf);
 	free(fx->tcp_buf);
@@ -61,7 +58,7 @@ static void import(const char *path)
 {
 	zonefile_import_opts_t opts = { 0 };
 	zonefile_import_result_t res;
-	int ret = zonefile_import(fx->db, path, &opts, &res);
+	int ret = zonefile_import(fx->store.db, path, &opts, &res);
 	FUZZ_CHECK(ret == CD_OK, "cannot import the fixture zone %s: %s", path, cd_strerror(ret));
 }
 
@@ -71,15 +68,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fx = calloc(1, sizeof(*fx));
 	FUZZ_CHECK(fx != NULL, "out of memory");
-	fuzz_tmpdir(fx->dir, sizeof(fx->dir), "fuzz-query");
-	db_options_t opts = { .map_size = (size_t)64 << 20 };
-	FUZZ_CHECK(db_open(&fx->db, fx->dir, &opts) == CD_OK, "cannot open a database in %s", fx->dir);
-	mdb_env_set_flags(fx->db->env, MDB_NOSYNC, 1);
+	fuzz_db_open(&fx->store, "fuzz-query", (size_t)64 << 20);
 	import(FUZZ_SRCDIR "/zones/fuzz.test.zone");
 	import(FUZZ_SRCDIR "/../integration/zones/alpha.test.zone");
 	import(FUZZ_SRCDIR "/../integration/zones/beta.test.zone");
 	import(FUZZ_SRCDIR "/../integration/zones/hosted.alpha.test.zone");
-	FUZZ_CHECK(db_reader_init(&fx->reader, fx->db) == CD_OK, "cannot start a reader");
 	fx->udp_buf = malloc(ANSWER_DEFAULT_UDP_PAYLOAD);
 	fx->udp512_buf = malloc(512);
 	fx->tcp_buf = malloc(65535);
@@ -105,8 +98,8 @@ static void answer_and_check(const uint8_t *pkt, size_t size, const dns_query_t 
                              uint8_t *out, size_t cap, answered_t *a)
 {
 	answer_opts_t opts = { .tcp = tcp, .udp_payload = our_payload };
-	a->len = answer_query(&fx->reader, pkt, q, verdict, out, cap, &opts, &a->rcode);
-	db_reader_reset(&fx->reader);
+	a->len = answer_query(&fx->store.reader, pkt, q, verdict, out, cap, &opts, &a->rcode);
+	db_reader_reset(&fx->store.reader);
 	const char *how = tcp ? "TCP" : our_payload == 512 ? "UDP/512" : "UDP";
 
 	if (verdict == QUERY_DROP) {

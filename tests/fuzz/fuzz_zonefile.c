@@ -26,14 +26,13 @@
 
 #include "dns_check.h"
 #include "fuzzing.h"
+#include "scratch_db.h"
 
 #define NAMES_QUERIED 32
 
 typedef struct {
-	char dir[512];
+	fuzz_db_t store;
 	char input[600];
-	db_t *db;
-	db_reader_t reader;
 	uint8_t *out;
 } fixture_t;
 
@@ -44,10 +43,8 @@ static void fixture_free(void)
 	if (fx == NULL) {
 		return;
 	}
-	db_reader_destroy(&fx->reader);
-	db_close(fx->db);
 	unlink(fx->input);
-	fuzz_rmdir(fx->dir);
+	fuzz_db_close(&fx->store);
 	free(fx->out);
 	free(fx);
 	fx = NULL;
@@ -59,12 +56,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fx = calloc(1, sizeof(*fx));
 	FUZZ_CHECK(fx != NULL, "out of memory");
-	fuzz_tmpdir(fx->dir, sizeof(fx->dir), "fuzz-zonefile");
-	snprintf(fx->input, sizeof(fx->input), "%s/input.zone", fx->dir);
-	db_options_t opts = { .map_size = (size_t)256 << 20 };
-	FUZZ_CHECK(db_open(&fx->db, fx->dir, &opts) == CD_OK, "cannot open a database in %s", fx->dir);
-	mdb_env_set_flags(fx->db->env, MDB_NOSYNC, 1);
-	FUZZ_CHECK(db_reader_init(&fx->reader, fx->db) == CD_OK, "cannot start a reader");
+	fuzz_db_open(&fx->store, "fuzz-zonefile", (size_t)256 << 20);
+	snprintf(fx->input, sizeof(fx->input), "%s/input.zone", fx->store.dir);
 	fx->out = malloc(65535);
 	FUZZ_CHECK(fx->out != NULL, "out of memory");
 	atexit(fixture_free);
@@ -85,7 +78,7 @@ static char *export_zone(const uint8_t *apex, size_t *len)
 	char *text = NULL;
 	FILE *f = open_memstream(&text, len);
 	FUZZ_CHECK(f != NULL, "out of memory");
-	int ret = zonefile_export(fx->db, apex, f);
+	int ret = zonefile_export(fx->store.db, apex, f);
 	fclose(f);
 	if (ret != CD_OK) {
 		FUZZ_CHECK(ret == CD_ENOTFOUND, "export failed: %s", cd_strerror(ret));
@@ -113,8 +106,8 @@ static void query_names(const zone_record_t *zone, uint32_t salt)
 {
 	names_t names = { .n = 0 };
 	MDB_txn *txn;
-	FUZZ_CHECK(db_read_begin(fx->db, &txn) == CD_OK, "cannot read");
-	int ret = zone_store_foreach_node(fx->db, txn, zone->id, collect_name, &names);
+	FUZZ_CHECK(db_read_begin(fx->store.db, &txn) == CD_OK, "cannot read");
+	int ret = zone_store_foreach_node(fx->store.db, txn, zone->id, collect_name, &names);
 	mdb_txn_abort(txn);
 	FUZZ_CHECK(ret == CD_OK || ret == 1, "walking the zone failed: %d", ret);
 
@@ -138,9 +131,9 @@ static void query_names(const zone_record_t *zone, uint32_t salt)
 		for (int tcp = 0; tcp <= 1; tcp++) {
 			answer_opts_t opts = { .tcp = tcp, .udp_payload = ANSWER_DEFAULT_UDP_PAYLOAD };
 			uint16_t rcode;
-			size_t n = answer_query(&fx->reader, pkt, &q, v, fx->out, tcp ? 65535 : 512, &opts,
+			size_t n = answer_query(&fx->store.reader, pkt, &q, v, fx->out, tcp ? 65535 : 512, &opts,
 			                        &rcode);
-			db_reader_reset(&fx->reader);
+			db_reader_reset(&fx->store.reader);
 			dns_check_t c;
 			FUZZ_CHECK(n <= (tcp ? 65535u : 512u) && dns_check_message(fx->out, n, &c),
 			           "the answer to a query for a stored name (type %u) is malformed", qtype);
@@ -164,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zonefile_import_opts_t opts = { .origin = with_origin ? "fuzz.test." : NULL };
 	zonefile_import_result_t res;
 	int quiet = fuzz_quiet_begin();
-	int ret = zonefile_import(fx->db, fx->input, &opts, &res);
+	int ret = zonefile_import(fx->store.db, fx->input, &opts, &res);
 	fuzz_quiet_end(quiet);
 	FUZZ_CHECK(ret == CD_OK || ret == CD_ESYNTAX || ret == CD_ESEMANTIC || ret == CD_EINVAL,
 	           "import returned %s", cd_strerror(ret));
@@ -181,8 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	MDB_txn *txn;
 	zone_record_t zone;
-	FUZZ_CHECK(db_read_begin(fx->db, &txn) == CD_OK, "cannot read");
-	FUZZ_CHECK(zone_store_get(fx->db, txn, apex, &zone) == CD_OK, "zone %s not found", res.apex);
+	FUZZ_CHECK(db_read_begin(fx->store.db, &txn) == CD_OK, "cannot read");
+	FUZZ_CHECK(zone_store_get(fx->store.db, txn, apex, &zone) == CD_OK, "zone %s not found", res.apex);
 	mdb_txn_abort(txn);
 	FUZZ_CHECK(zone.serial == res.store.serial, "serial %u stored, %u reported", zone.serial,
 	           res.store.serial);
@@ -195,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zonefile_import_opts_t again = { .origin = res.apex };
 	zonefile_import_result_t res2;
 	quiet = fuzz_quiet_begin();
-	ret = zonefile_import(fx->db, fx->input, &again, &res2);
+	ret = zonefile_import(fx->store.db, fx->input, &again, &res2);
 	fuzz_quiet_end(quiet);
 	if (ret != CD_OK) {
 		fprintf(stderr, "export that does not import back (%s):\n%.*s\n", cd_strerror(ret),
@@ -212,8 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text1);
 	free(text2);
 
-	FUZZ_CHECK(db_write_begin(fx->db, &txn) == CD_OK, "cannot write");
-	FUZZ_CHECK(zone_store_delete(fx->db, txn, apex) == CD_OK, "cannot delete %s", res.apex);
+	FUZZ_CHECK(db_write_begin(fx->store.db, &txn) == CD_OK, "cannot write");
+	FUZZ_CHECK(zone_store_delete(fx->store.db, txn, apex) == CD_OK, "cannot delete %s", res.apex);
 	FUZZ_CHECK(db_write_commit(txn) == CD_OK, "cannot commit");
 	return 0;
 }
