@@ -118,14 +118,7 @@ def daemon_factory(tmp_path):
         return d.start()
 
     yield start
-    failures = []
-    for d in started:
-        rc = d.stop()
-        try:
-            d.assert_clean_exit(rc)
-        except AssertionError as e:
-            failures.append(str(e))
-    assert not failures, "\n".join(failures)
+    dnstest.stop_all_and_check(started)
 
 
 @pytest.fixture(params=TRANSPORTS, ids=lambda t: t.id)

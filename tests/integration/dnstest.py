@@ -22,6 +22,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import pytest
 
 HERE = Path(__file__).resolve().parent
 ZONES_DIR = HERE / "zones"
@@ -260,6 +261,36 @@ class Daemon:
     def stop_and_check(self):
         rc = self.stop()
         self.assert_clean_exit(rc)
+
+
+def stop_all_and_check(daemons):
+    """Stops every daemon, then fails listing each that did not exit cleanly."""
+    failures = []
+    for d in daemons:
+        rc = d.stop()
+        try:
+            d.assert_clean_exit(rc)
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n".join(failures)
+
+
+def wait_until(what, check, timeout=60.0, interval=0.1, details=lambda: ""):
+    """Polls check() until it returns something true; returns it, or fails the test
+    with the last value or exception and details()."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = check()
+        except Exception as e:    # noqa: BLE001 - reported below if it never succeeds
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"
+                        f"{details()}")
+        time.sleep(interval)
 
 
 def sanitizer_report(text, limit=20000):

@@ -44,7 +44,7 @@ import dns.rdatatype
 import dns.tsigkeyring
 import pytest
 
-from dnstest import BIN, CtlResult, Daemon, pick_free_port, run_ctl
+from dnstest import BIN, CtlResult, Daemon, pick_free_port, run_ctl, stop_all_and_check
 from pebble_ca import PEBBLE, Pebble, make_tls_ca, port_is_free, short_tmpdir
 
 pytestmark = pytest.mark.skipif(
@@ -132,14 +132,7 @@ def daemons():
         return d.start()
 
     yield start
-    failures = []
-    for d in started:
-        rc = d.stop()
-        try:
-            d.assert_clean_exit(rc)
-        except AssertionError as e:
-            failures.append(str(e))
-    assert not failures, "\n".join(failures)
+    stop_all_and_check(started)
 
 
 def run_daemon_expecting_failure(db, *extra, user=None):
