@@ -44,6 +44,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from dnstest import wait_until
 from pebble_ca import (OPENSSL, PEBBLE, Pebble, make_tls_ca, pick_port, short_tmpdir,
                        stop_process)
 
@@ -93,23 +94,6 @@ def binary(name):
 # --------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------
-
-def wait_until(what, check, timeout=WAIT, interval=0.2, details=lambda: ""):
-    """Polls check() until it returns something true; returns it, or fails the test."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = check()
-        except Exception as e:    # noqa: BLE001 - reported below if it never succeeds
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"
-                        f"{details()}")
-        time.sleep(interval)
-
 
 def ask(port, qname, qtype, rd=True, addr="127.0.0.1", timeout=QUERY_TIMEOUT):
     """One query the way Pebble asks (UDP, no EDNS, RD as given); TCP if truncated."""

@@ -58,7 +58,7 @@ import pytest
 
 import dnstest
 from ari_proxy import ARIProxy, _Handler, _Server
-from dnstest import Daemon, run_ctl
+from dnstest import Daemon, run_ctl, wait_until
 from pebble_ca import (OPENSSL, PEBBLE, Pebble, create_account, make_tls_ca, pick_port,
                        short_tmpdir, show_cert, stop_process)
 
@@ -75,23 +75,6 @@ QUERY_TIMEOUT = 2.0
 # --------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------
-
-def wait_until(what, check, timeout=WAIT, interval=0.1, details=lambda: ""):
-    """Polls check() until it returns something true (returned), or fails the test."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = check()
-        except Exception as e:     # noqa: BLE001 - reported if it never succeeds
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"
-                        f"{details()}")
-        time.sleep(interval)
-
 
 def ask(port, qname, qtype, addr="127.0.0.1", timeout=QUERY_TIMEOUT):
     q = dns.message.make_query(qname, qtype)
